@@ -1,0 +1,449 @@
+//! Collectives on slices and scalars, as methods of [`Context`].
+//!
+//! Every function here is **collective**: every rank of the context calls it,
+//! in the same order, with agreeing arguments. Unless the context's
+//! [collective checks](Context::set_collective_checks) are off, each call
+//! first runs one small agreement step (`MPI_Allreduce` of a few integers)
+//! over the dtype, the element counts that must match and the root; a
+//! disagreement returns the same [`Error::Mismatch`] on every rank instead of
+//! hanging or truncating. Arguments only the root provides (the data of
+//! `scatter`) are validated on the root and the verdict is broadcast with
+//! the sizes, so every rank returns the same error.
+//!
+//! Counts are in elements. A single message is limited to `i32::MAX`
+//! elements in this release.
+//!
+//! ```no_run
+//! use dtl_core::{Context, ReduceOp};
+//! let ctx = Context::world()?;
+//! let total = ctx.allreduce_scalar(ctx.rank() as f64, ReduceOp::Sum)?;   // MPI_Allreduce
+//! let n = ctx.size() as f64;
+//! assert_eq!(total, n * (n - 1.0) / 2.0);
+//! let everyone = ctx.allgather(&[ctx.rank() as i32])?;                  // MPI_Allgather
+//! assert_eq!(everyone, (0..ctx.size() as i32).collect::<Vec<_>>());
+//! # Ok::<(), dtl_core::Error>(())
+//! ```
+
+mod op;
+
+pub use op::ReduceOp;
+
+use mpi::datatype::{Partition as MpiPartition, PartitionMut};
+use mpi::traits::*;
+
+use crate::context::Context;
+use crate::element::Element;
+use crate::error::{Error, Result};
+
+fn count_i32(n: usize, what: &str) -> Result<i32> {
+    i32::try_from(n).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "{what} has {n} elements; a single message is limited to {} elements in this release",
+            i32::MAX
+        ))
+    })
+}
+
+fn counts_i32(counts: &[usize], what: &str) -> Result<Vec<i32>> {
+    counts.iter().map(|&c| count_i32(c, what)).collect()
+}
+
+fn displs(counts: &[i32]) -> Result<Vec<i32>> {
+    let mut d = Vec::with_capacity(counts.len());
+    let mut acc: i64 = 0;
+    for &c in counts {
+        d.push(i32::try_from(acc).map_err(|_| {
+            Error::InvalidArgument(format!(
+                "total message size {acc} exceeds {} elements in this release",
+                i32::MAX
+            ))
+        })?);
+        acc += c as i64;
+    }
+    Ok(d)
+}
+
+impl Context {
+    /// Checks that every rank passed the same value for each named field.
+    /// One `MPI_Allreduce(MAX)` over `2 * fields.len()` integers. Collective.
+    ///
+    /// # Errors
+    /// [`Error::Mismatch`] on every rank, naming the first field that differs
+    /// and its range across ranks.
+    pub fn agree(&self, op_name: &str, fields: &[(&str, i64)]) -> Result<()> {
+        if !self.collective_checks() || self.size() == 1 {
+            return Ok(());
+        }
+        let mut send = Vec::with_capacity(2 * fields.len());
+        for &(_, v) in fields {
+            send.push(v);
+            send.push(v.wrapping_neg());
+        }
+        let mut recv = vec![0i64; send.len()];
+        self.comm().all_reduce_into(&send[..], &mut recv[..], mpi::collective::SystemOperation::max());
+        for (k, &(name, _)) in fields.iter().enumerate() {
+            let max = recv[2 * k];
+            let min = recv[2 * k + 1].wrapping_neg();
+            if max != min {
+                return Err(Error::Mismatch(format!(
+                    "{op_name}: {name} differs across ranks (min {min}, max {max}); every rank must pass the same {name}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Agreement on root and dtype, then the root's range check. Collective.
+    fn agree_root<T: Element>(&self, op_name: &str, root: usize, extra: &[(&str, i64)]) -> Result<()> {
+        let mut fields = vec![("root", root as i64), ("dtype", T::DTYPE as i64)];
+        fields.extend_from_slice(extra);
+        self.agree(op_name, &fields)?;
+        self.check_rank(root, "root")
+    }
+
+    /// Broadcasts from the root a verdict and some sizes that only the root
+    /// knows (`MPI_Bcast` of `1 + sizes.len()` integers). On the root, `err`
+    /// is its local validation result. Returns the sizes, or the root's
+    /// error on every rank. Collective.
+    fn root_verdict(&self, root: usize, err: Option<Error>, sizes: &mut [u64]) -> Result<()> {
+        let mut hdr = vec![0u64; 1 + sizes.len()];
+        if self.rank() == root {
+            if let Some(e) = &err {
+                hdr[0] = e.status() as u64;
+            }
+            hdr[1..].copy_from_slice(sizes);
+        }
+        self.comm().process_at_rank(root as i32).broadcast_into(&mut hdr[..]);
+        if hdr[0] != 0 {
+            return Err(match err {
+                Some(e) => e,
+                None => Error::from_status(hdr[0] as i32, format!("rejected on root rank {root}; see the error there")),
+            });
+        }
+        sizes.copy_from_slice(&hdr[1..]);
+        Ok(())
+    }
+
+    /// Sends `buf` from `root` to every rank, in place (`MPI_Bcast`). Every
+    /// rank passes a buffer of the same length. Collective.
+    ///
+    /// # Errors
+    /// [`Error::Mismatch`] if lengths, dtypes or roots differ;
+    /// [`Error::InvalidArgument`] if `root >= size`.
+    pub fn broadcast<T: Element>(&self, buf: &mut [T], root: usize) -> Result<()> {
+        self.agree_root::<T>("broadcast", root, &[("length", buf.len() as i64)])?;
+        count_i32(buf.len(), "broadcast buffer")?;
+        self.comm().process_at_rank(root as i32).broadcast_into(buf);
+        Ok(())
+    }
+
+    /// Sends the root's `data` to every rank and returns it; non-root ranks'
+    /// `data` is ignored, so they need not know the length
+    /// (`MPI_Bcast` of the length, then of the data). Collective.
+    pub fn broadcast_vec<T: Element>(&self, data: &[T], root: usize) -> Result<Vec<T>> {
+        self.agree_root::<T>("broadcast", root, &[])?;
+        let mut n = [data.len() as u64];
+        let err = count_i32(data.len(), "broadcast data").err();
+        self.root_verdict(root, err, &mut n)?;
+        let mut out = if self.rank() == root { data.to_vec() } else { vec![T::default(); n[0] as usize] };
+        self.comm().process_at_rank(root as i32).broadcast_into(&mut out[..]);
+        Ok(out)
+    }
+
+    /// Element-wise reduction of every rank's `send` onto `root`
+    /// (`MPI_Reduce`); `Some(result)` on the root, `None` elsewhere.
+    /// Collective.
+    ///
+    /// # Errors
+    /// [`Error::Mismatch`] if lengths, dtypes, ops or roots differ;
+    /// [`Error::InvalidArgument`] for a bitwise/logical op on floats.
+    pub fn reduce<T: Element>(&self, send: &[T], op: ReduceOp, root: usize) -> Result<Option<Vec<T>>> {
+        self.agree_root::<T>("reduce", root, &[("length", send.len() as i64), ("op", op as i64)])?;
+        op.check_for::<T>()?;
+        count_i32(send.len(), "reduce buffer")?;
+        let proc = self.comm().process_at_rank(root as i32);
+        if self.rank() == root {
+            let mut out = vec![T::default(); send.len()];
+            proc.reduce_into_root(send, &mut out[..], op.mpi());
+            Ok(Some(out))
+        } else {
+            proc.reduce_into(send, op.mpi());
+            Ok(None)
+        }
+    }
+
+    /// Element-wise reduction of every rank's `send`, result on every rank
+    /// in `recv` (`MPI_Allreduce`). `send` and `recv` have equal lengths.
+    /// Collective.
+    ///
+    /// # Errors
+    /// As [`Context::reduce`]; [`Error::InvalidArgument`] if
+    /// `recv.len() != send.len()`.
+    pub fn allreduce_into<T: Element>(&self, send: &[T], recv: &mut [T], op: ReduceOp) -> Result<()> {
+        if send.len() != recv.len() {
+            return Err(Error::InvalidArgument(format!(
+                "recv has {} elements but send has {}; they must be equal",
+                recv.len(),
+                send.len()
+            )));
+        }
+        self.agree("allreduce", &[("dtype", T::DTYPE as i64), ("length", send.len() as i64), ("op", op as i64)])?;
+        op.check_for::<T>()?;
+        count_i32(send.len(), "allreduce buffer")?;
+        self.comm().all_reduce_into(send, recv, op.mpi());
+        Ok(())
+    }
+
+    /// Like [`Context::allreduce_into`], returning a new vector. Collective.
+    pub fn allreduce<T: Element>(&self, send: &[T], op: ReduceOp) -> Result<Vec<T>> {
+        let mut out = vec![T::default(); send.len()];
+        self.allreduce_into(send, &mut out, op)?;
+        Ok(out)
+    }
+
+    /// Reduces one value per rank, result on every rank (`MPI_Allreduce`,
+    /// count 1). Collective.
+    pub fn allreduce_scalar<T: Element>(&self, x: T, op: ReduceOp) -> Result<T> {
+        let mut out = [T::default()];
+        self.allreduce_into(&[x], &mut out, op)?;
+        Ok(out[0])
+    }
+
+    /// Concatenates every rank's `send` (all the same length) in rank order
+    /// on `root` (`MPI_Gather`): `Some(v)` with `size * send.len()` elements
+    /// on the root, `None` elsewhere. Collective.
+    pub fn gather<T: Element>(&self, send: &[T], root: usize) -> Result<Option<Vec<T>>> {
+        self.agree_root::<T>("gather", root, &[("length", send.len() as i64)])?;
+        count_i32(send.len() * self.size(), "gather result")?;
+        let proc = self.comm().process_at_rank(root as i32);
+        if self.rank() == root {
+            let mut out = vec![T::default(); send.len() * self.size()];
+            proc.gather_into_root(send, &mut out[..]);
+            Ok(Some(out))
+        } else {
+            proc.gather_into(send);
+            Ok(None)
+        }
+    }
+
+    /// Concatenates every rank's `send` (lengths may differ) in rank order
+    /// on `root` (`MPI_Gather` of the counts, then `MPI_Gatherv`). On the
+    /// root returns `Some((data, counts))`. Collective.
+    pub fn gatherv<T: Element>(&self, send: &[T], root: usize) -> Result<Option<(Vec<T>, Vec<usize>)>> {
+        let counts = self.gather(&[send.len() as u64], root)?;
+        count_i32(send.len(), "gatherv send buffer")?;
+        let proc = self.comm().process_at_rank(root as i32);
+        match counts {
+            Some(c) => {
+                let c: Vec<usize> = c.into_iter().map(|x| x as usize).collect();
+                let ci = counts_i32(&c, "gatherv count")?;
+                let d = displs(&ci)?;
+                let mut out = vec![T::default(); c.iter().sum()];
+                {
+                    let mut part = PartitionMut::new(&mut out[..], &ci[..], &d[..]);
+                    proc.gather_varcount_into_root(send, &mut part);
+                }
+                Ok(Some((out, c)))
+            }
+            None => {
+                proc.gather_varcount_into(send);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Splits the root's `send` into `size` equal consecutive chunks and
+    /// gives chunk `r` to rank `r` (`MPI_Scatter`). Only the root's `send`
+    /// is read. Collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] on every rank if the root's length is not
+    /// a multiple of `size`.
+    pub fn scatter<T: Element>(&self, send: &[T], root: usize) -> Result<Vec<T>> {
+        self.agree_root::<T>("scatter", root, &[])?;
+        let size = self.size();
+        let mut chunk = [(send.len() / size) as u64];
+        let err = if send.len() % size != 0 {
+            Some(Error::InvalidArgument(format!(
+                "scatter: the root's data has {} elements, which is not a multiple of the context size {size}",
+                send.len()
+            )))
+        } else {
+            count_i32(send.len(), "scatter data").err()
+        };
+        self.root_verdict(root, err, &mut chunk)?;
+        let mut out = vec![T::default(); chunk[0] as usize];
+        let proc = self.comm().process_at_rank(root as i32);
+        if self.rank() == root {
+            proc.scatter_into_root(send, &mut out[..]);
+        } else {
+            proc.scatter_into(&mut out[..]);
+        }
+        Ok(out)
+    }
+
+    /// Gives rank `r` the next `counts[r]` elements of the root's `send`
+    /// (`MPI_Scatter` of the counts, then `MPI_Scatterv`). Only the root's
+    /// `send` and `counts` are read. Collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] on every rank if the root's `counts` does
+    /// not have `size` entries summing to `send.len()`.
+    pub fn scatterv<T: Element>(&self, send: &[T], counts: &[usize], root: usize) -> Result<Vec<T>> {
+        self.agree_root::<T>("scatterv", root, &[])?;
+        let size = self.size();
+        let err = if counts.len() != size {
+            Some(Error::InvalidArgument(format!(
+                "scatterv: counts has {} entries; it needs one per rank ({size})",
+                counts.len()
+            )))
+        } else if counts.iter().sum::<usize>() != send.len() {
+            Some(Error::InvalidArgument(format!(
+                "scatterv: counts sum to {} but the root's data has {} elements",
+                counts.iter().sum::<usize>(),
+                send.len()
+            )))
+        } else {
+            counts_i32(counts, "scatterv count").err()
+        };
+        self.root_verdict(root, err, &mut [])?;
+        let proc = self.comm().process_at_rank(root as i32);
+        let mut mine = [0u64];
+        if self.rank() == root {
+            let c64: Vec<u64> = counts.iter().map(|&c| c as u64).collect();
+            proc.scatter_into_root(&c64[..], &mut mine[..]);
+        } else {
+            proc.scatter_into(&mut mine[..]);
+        }
+        let mut out = vec![T::default(); mine[0] as usize];
+        if self.rank() == root {
+            let ci = counts_i32(counts, "scatterv count")?;
+            let d = displs(&ci)?;
+            let part = MpiPartition::new(send, &ci[..], &d[..]);
+            proc.scatter_varcount_into_root(&part, &mut out[..]);
+        } else {
+            proc.scatter_varcount_into(&mut out[..]);
+        }
+        Ok(out)
+    }
+
+    /// Concatenates every rank's `send` (all the same length) in rank order
+    /// on every rank (`MPI_Allgather`). Collective.
+    pub fn allgather<T: Element>(&self, send: &[T]) -> Result<Vec<T>> {
+        self.agree("allgather", &[("dtype", T::DTYPE as i64), ("length", send.len() as i64)])?;
+        count_i32(send.len() * self.size(), "allgather result")?;
+        let mut out = vec![T::default(); send.len() * self.size()];
+        self.comm().all_gather_into(send, &mut out[..]);
+        Ok(out)
+    }
+
+    /// Concatenates every rank's `send` (lengths may differ) in rank order
+    /// on every rank, with the per-rank counts (`MPI_Allgather` of the
+    /// counts, then `MPI_Allgatherv`). Collective.
+    pub fn allgatherv<T: Element>(&self, send: &[T]) -> Result<(Vec<T>, Vec<usize>)> {
+        self.agree("allgatherv", &[("dtype", T::DTYPE as i64)])?;
+        let mut c64 = vec![0u64; self.size()];
+        self.comm().all_gather_into(&[send.len() as u64][..], &mut c64[..]);
+        let c: Vec<usize> = c64.into_iter().map(|x| x as usize).collect();
+        let ci = counts_i32(&c, "allgatherv count")?;
+        let d = displs(&ci)?;
+        let mut out = vec![T::default(); c.iter().sum()];
+        {
+            let mut part = PartitionMut::new(&mut out[..], &ci[..], &d[..]);
+            self.comm().all_gather_varcount_into(send, &mut part);
+        }
+        Ok((out, c))
+    }
+
+    /// Personalised exchange: `send` is `size` equal chunks, chunk `r` goes
+    /// to rank `r`; the result holds chunk `me` of every rank, in rank order
+    /// (`MPI_Alltoall`). Collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `send.len()` is not a multiple of
+    /// `size`; [`Error::Mismatch`] if ranks disagree on the chunk length.
+    pub fn alltoall<T: Element>(&self, send: &[T]) -> Result<Vec<T>> {
+        let size = self.size();
+        let bad = send.len() % size != 0;
+        self.agree(
+            "alltoall",
+            &[("dtype", T::DTYPE as i64), ("chunk length", if bad { -1 } else { (send.len() / size) as i64 })],
+        )?;
+        if bad {
+            return Err(Error::InvalidArgument(format!(
+                "alltoall: send has {} elements, which is not a multiple of the context size {size}",
+                send.len()
+            )));
+        }
+        count_i32(send.len(), "alltoall buffer")?;
+        let mut out = vec![T::default(); send.len()];
+        self.comm().all_to_all_into(send, &mut out[..]);
+        Ok(out)
+    }
+
+    /// Personalised exchange with per-destination counts: the first
+    /// `send_counts[0]` elements of `send` go to rank 0, the next
+    /// `send_counts[1]` to rank 1, … Returns what every rank sent here, in
+    /// rank order, and the counts received from each rank (`MPI_Alltoall` of
+    /// the counts, then `MPI_Alltoallv`). Collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `send_counts` does not have `size`
+    /// entries summing to `send.len()`.
+    pub fn alltoallv<T: Element>(&self, send: &[T], send_counts: &[usize]) -> Result<(Vec<T>, Vec<usize>)> {
+        let size = self.size();
+        let bad = send_counts.len() != size || send_counts.iter().sum::<usize>() != send.len();
+        self.agree("alltoallv", &[("dtype", T::DTYPE as i64), ("argument validity", i64::from(bad))])?;
+        if bad {
+            return Err(Error::InvalidArgument(format!(
+                "alltoallv: send_counts must have {size} entries (one per rank) summing to send.len() = {}; \
+                 got {} entries summing to {}",
+                send.len(),
+                send_counts.len(),
+                send_counts.iter().sum::<usize>()
+            )));
+        }
+        let sc64: Vec<u64> = send_counts.iter().map(|&c| c as u64).collect();
+        let mut rc64 = vec![0u64; size];
+        self.comm().all_to_all_into(&sc64[..], &mut rc64[..]);
+        let rc: Vec<usize> = rc64.into_iter().map(|x| x as usize).collect();
+        let sci = counts_i32(send_counts, "alltoallv send count")?;
+        let rci = counts_i32(&rc, "alltoallv receive count")?;
+        let sd = displs(&sci)?;
+        let rd = displs(&rci)?;
+        let mut out = vec![T::default(); rc.iter().sum()];
+        {
+            let sp = MpiPartition::new(send, &sci[..], &sd[..]);
+            let mut rp = PartitionMut::new(&mut out[..], &rci[..], &rd[..]);
+            self.comm().all_to_all_varcount_into(&sp, &mut rp);
+        }
+        Ok((out, rc))
+    }
+
+    /// Inclusive prefix reduction over ranks, element-wise: rank `r` gets
+    /// `send_0 op … op send_r` (`MPI_Scan`). Collective.
+    pub fn scan<T: Element>(&self, send: &[T], op: ReduceOp) -> Result<Vec<T>> {
+        self.agree("scan", &[("dtype", T::DTYPE as i64), ("length", send.len() as i64), ("op", op as i64)])?;
+        op.check_for::<T>()?;
+        count_i32(send.len(), "scan buffer")?;
+        let mut out = vec![T::default(); send.len()];
+        self.comm().scan_into(send, &mut out[..], op.mpi());
+        Ok(out)
+    }
+
+    /// Exclusive prefix reduction over ranks, element-wise: rank `r > 0`
+    /// gets `send_0 op … op send_{r-1}`; rank 0 gets the op's identity
+    /// (0 for sum, 1 for prod, +inf/MAX for min, …), which MPI leaves
+    /// undefined (`MPI_Exscan`). Collective.
+    pub fn exscan<T: Element>(&self, send: &[T], op: ReduceOp) -> Result<Vec<T>> {
+        self.agree("exscan", &[("dtype", T::DTYPE as i64), ("length", send.len() as i64), ("op", op as i64)])?;
+        op.check_for::<T>()?;
+        count_i32(send.len(), "exscan buffer")?;
+        let mut out = vec![op.identity::<T>(); send.len()];
+        self.comm().exclusive_scan_into(send, &mut out[..], op.mpi());
+        if self.rank() == 0 {
+            out.fill(op.identity::<T>());
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,235 @@
+//! Execution contexts: a communicator dtl owns, plus a placement domain.
+//!
+//! Every context holds its *own* communicator, made by one `MPI_Comm_dup`,
+//! so that dtl's traffic can never match a message of the user's. A
+//! [`Context`] is cheap to clone (an `Arc`); clones share the communicator.
+//!
+//! ```no_run
+//! use dtl_core::Context;
+//! let ctx = Context::world()?;                 // MPI_Comm_dup(MPI_COMM_WORLD)
+//! let half = ctx.split(Some((ctx.rank() % 2) as i32), 0)?.unwrap();
+//! println!("world rank {} is rank {} of {} in its half", ctx.rank(), half.rank(), half.size());
+//! # Ok::<(), dtl_core::Error>(())
+//! ```
+
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use mpi::topology::{Color, SimpleCommunicator};
+use mpi::traits::*;
+
+use crate::environment::MpiHold;
+use crate::error::{Error, Result};
+use crate::raw::{self, RawComm};
+
+/// A communicator owned by dtl. Frees itself (`MPI_Comm_free`) on drop unless
+/// MPI is already finalised (e.g. Python objects dropped at interpreter exit).
+pub(crate) struct Comm(ManuallyDrop<SimpleCommunicator>);
+
+// SAFETY: an MPI communicator handle is a process-wide identifier; MPI calls
+// on it from several threads are allowed when MPI grants MPI_THREAD_MULTIPLE,
+// which dtl requests. dtl never hands out `&mut` access to the handle.
+unsafe impl Send for Comm {}
+// SAFETY: as above.
+unsafe impl Sync for Comm {}
+
+impl Drop for Comm {
+    fn drop(&mut self) {
+        if !mpi::environment::is_finalized() {
+            // SAFETY: dropped exactly once, here.
+            unsafe { ManuallyDrop::drop(&mut self.0) }
+        }
+    }
+}
+
+struct Inner {
+    // Field order matters: the communicator is freed before the MPI hold
+    // is released (which may finalise MPI).
+    comm: Comm,
+    rank: usize,
+    size: usize,
+    device_id: Option<i32>,
+    checks: AtomicBool,
+    _hold: MpiHold,
+}
+
+/// A communicator plus a placement domain; every container and collective
+/// takes one. See the [module docs](self).
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("rank", &self.rank())
+            .field("size", &self.size())
+            .field("device_id", &self.inner.device_id)
+            .finish()
+    }
+}
+
+impl Context {
+    fn from_comm(comm: SimpleCommunicator, hold: MpiHold, device_id: Option<i32>) -> Context {
+        let rank = comm.rank() as usize;
+        let size = comm.size() as usize;
+        Context {
+            inner: Arc::new(Inner {
+                comm: Comm(ManuallyDrop::new(comm)),
+                rank,
+                size,
+                device_id,
+                checks: AtomicBool::new(true),
+                _hold: hold,
+            }),
+        }
+    }
+
+    /// A context over all ranks: `MPI_Comm_dup(MPI_COMM_WORLD)`. Initialises
+    /// MPI if needed (see [`Environment`](crate::Environment)). Collective
+    /// over `MPI_COMM_WORLD`.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] if MPI was already finalised.
+    pub fn world() -> Result<Context> {
+        let hold = MpiHold::acquire()?;
+        let comm = SimpleCommunicator::world().duplicate();
+        Ok(Context::from_comm(comm, hold, None))
+    }
+
+    /// A one-rank context over `MPI_COMM_SELF` (duplicated). Not collective.
+    pub fn self_only() -> Result<Context> {
+        let hold = MpiHold::acquire()?;
+        let comm = SimpleCommunicator::self_comm().duplicate();
+        Ok(Context::from_comm(comm, hold, None))
+    }
+
+    /// A context over a communicator the caller owns (from mpi4py or C):
+    /// dtl duplicates it (`MPI_Comm_dup`) and never frees the caller's
+    /// handle. Collective over `raw`.
+    ///
+    /// # Safety
+    /// `raw` must be a live communicator handle of the MPI library dtl is
+    /// linked against, and MPI must be initialised.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for `MPI_COMM_NULL` or an
+    /// inter-communicator; [`Error::Communication`] if `MPI_Comm_dup` fails.
+    pub unsafe fn from_raw(raw: RawComm) -> Result<Context> {
+        let hold = MpiHold::acquire()?;
+        // SAFETY: forwarded from the caller's contract.
+        let comm = unsafe { raw::dup_borrowed(raw)? };
+        Ok(Context::from_comm(comm, hold, None))
+    }
+
+    /// This process's rank in the context, `0..size`.
+    pub fn rank(&self) -> usize {
+        self.inner.rank
+    }
+
+    /// Number of ranks in the context.
+    pub fn size(&self) -> usize {
+        self.inner.size
+    }
+
+    /// True on rank 0.
+    pub fn is_root(&self) -> bool {
+        self.inner.rank == 0
+    }
+
+    /// The GPU this context places device data on, `None` for CPU only.
+    pub fn device_id(&self) -> Option<i32> {
+        self.inner.device_id
+    }
+
+    /// A copy of this context bound to GPU `device_id` (same communicator).
+    /// The id is validated when device memory is first allocated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `device_id < 0`.
+    pub fn with_device(&self, device_id: i32) -> Result<Context> {
+        if device_id < 0 {
+            return Err(Error::InvalidArgument(format!("device_id must be >= 0, got {device_id}")));
+        }
+        let comm = self.comm().duplicate();
+        Ok(Context::from_comm(comm, MpiHold::acquire()?, Some(device_id)))
+    }
+
+    /// Blocks until every rank has called it (`MPI_Barrier`). Collective.
+    pub fn barrier(&self) -> Result<()> {
+        self.comm().barrier();
+        Ok(())
+    }
+
+    /// A context with a new communicator over the same ranks
+    /// (`MPI_Comm_dup`). Collective.
+    pub fn dup(&self) -> Result<Context> {
+        let comm = self.comm().duplicate();
+        Ok(Context::from_comm(comm, MpiHold::acquire()?, self.inner.device_id))
+    }
+
+    /// Splits the ranks into sub-contexts by `color`, ordered by `key` then
+    /// by rank (`MPI_Comm_split`). A rank passing `color = None`
+    /// (`MPI_UNDEFINED`) gets `Ok(None)`. Collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `color` is negative.
+    pub fn split(&self, color: Option<i32>, key: i32) -> Result<Option<Context>> {
+        let c = match color {
+            Some(c) if c < 0 => {
+                // Still take part in the collective so other ranks do not hang.
+                let _ = self.comm().split_by_color_with_key(Color::undefined(), key);
+                return Err(Error::InvalidArgument(format!(
+                    "color must be >= 0 (or None for no membership), got {c}"
+                )));
+            }
+            Some(c) => Color::with_value(c),
+            None => Color::undefined(),
+        };
+        match self.comm().split_by_color_with_key(c, key) {
+            Some(comm) => Ok(Some(Context::from_comm(comm, MpiHold::acquire()?, self.inner.device_id))),
+            None => Ok(None),
+        }
+    }
+
+    /// Turns the cross-rank agreement checks of collectives on or off for
+    /// this context and its clones (on by default). Each check is one small
+    /// `MPI_Allreduce`; turning them off trades safety (a mismatched call may
+    /// hang or truncate) for latency. Not collective, but every rank should
+    /// set the same value.
+    pub fn set_collective_checks(&self, on: bool) {
+        self.inner.checks.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether collective agreement checks are on.
+    pub fn collective_checks(&self) -> bool {
+        self.inner.checks.load(Ordering::Relaxed)
+    }
+
+    /// The raw handle of dtl's own communicator, for interoperability (pass
+    /// it to C code or wrap it in mpi4py). Do not free it.
+    pub fn raw_comm(&self) -> RawComm {
+        self.comm().as_raw()
+    }
+
+    /// The rsmpi communicator (crate-internal).
+    pub(crate) fn comm(&self) -> &SimpleCommunicator {
+        &self.inner.comm.0
+    }
+
+    /// Validates a rank argument named `what` against `0..size` (not collective).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming `what` and the valid range.
+    pub fn check_rank(&self, rank: usize, what: &str) -> Result<()> {
+        if rank >= self.size() {
+            return Err(Error::InvalidArgument(format!(
+                "{what} must be in 0..{} (the context size), got {rank}",
+                self.size()
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! # dtl-gpu — GPU placement for dtl
+//!
+//! This release holds runtime detection only: whether a CUDA driver with at
+//! least one device, NVRTC and NCCL can be loaded. cudarc is built with
+//! dynamic loading, so dtl builds and runs on machines without CUDA; every
+//! probe here checks that the shared library can be opened *before* calling
+//! into it (cudarc panics on first use of a missing library), and turns
+//! absence into `false` or a [`dtl_core::Error::Backend`] saying why.
+//!
+//! None of these calls communicates; results are computed once per process.
+//!
+//! ```
+//! // Never panics, with or without a GPU:
+//! let yes = dtl_gpu::has_cuda();
+//! println!("CUDA usable: {yes} ({})", dtl_gpu::cuda_status());
+//! ```
+#![deny(missing_docs)]
+
+use std::sync::OnceLock;
+
+use cudarc::driver::sys as cu;
+
+/// What the CUDA probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CudaProbe {
+    /// The driver loaded, `cuInit` succeeded and `count` devices are visible.
+    Available {
+        /// Number of visible CUDA devices (`cuDeviceGetCount`).
+        count: usize,
+        /// Driver API version (`cuDriverGetVersion`), e.g. 13000.
+        driver_version: i32,
+    },
+    /// CUDA cannot be used; the string says why.
+    Unavailable(String),
+}
+
+fn probe() -> &'static CudaProbe {
+    static PROBE: OnceLock<CudaProbe> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        // SAFETY: only tries to dlopen libcuda; no CUDA call is made.
+        if !unsafe { cu::is_culib_present() } {
+            return CudaProbe::Unavailable("no CUDA driver library (libcuda.so) could be loaded".into());
+        }
+        // SAFETY: the library is present, so cudarc's lazy loader will not
+        // panic; the out-pointers are valid locals.
+        unsafe {
+            let rc = cu::cuInit(0);
+            if rc != cu::CUresult::CUDA_SUCCESS {
+                return CudaProbe::Unavailable(format!("cuInit failed: {rc:?}"));
+            }
+            let mut n: std::os::raw::c_int = 0;
+            let rc = cu::cuDeviceGetCount(&mut n);
+            if rc != cu::CUresult::CUDA_SUCCESS {
+                return CudaProbe::Unavailable(format!("cuDeviceGetCount failed: {rc:?}"));
+            }
+            if n <= 0 {
+                return CudaProbe::Unavailable("the CUDA driver reports no devices".into());
+            }
+            let mut v: std::os::raw::c_int = 0;
+            let _ = cu::cuDriverGetVersion(&mut v);
+            CudaProbe::Available { count: n as usize, driver_version: v }
+        }
+    })
+}
+
+/// True if a CUDA driver is loadable, initialises, and shows at least one
+/// device. Never panics. Not collective.
+pub fn has_cuda() -> bool {
+    matches!(probe(), CudaProbe::Available { .. })
+}
+
+/// Number of visible CUDA devices (0 without CUDA). Not collective.
+pub fn device_count() -> usize {
+    match probe() {
+        CudaProbe::Available { count, .. } => *count,
+        CudaProbe::Unavailable(_) => 0,
+    }
+}
+
+/// A one-line description of the CUDA probe's result, for diagnostics.
+pub fn cuda_status() -> String {
+    match probe() {
+        CudaProbe::Available { count, driver_version } => {
+            format!("{count} device(s), driver API {}.{}", driver_version / 1000, (driver_version % 1000) / 10)
+        }
+        CudaProbe::Unavailable(why) => why.clone(),
+    }
+}
+
+/// True if the NCCL library (`libnccl.so`) can be loaded. Not collective.
+pub fn has_nccl() -> bool {
+    static NCCL: OnceLock<bool> = OnceLock::new();
+    // SAFETY: only tries to dlopen libnccl.
+    *NCCL.get_or_init(|| unsafe { cudarc::nccl::sys::is_culib_present() })
+}
+
+/// True if NVRTC (run-time compilation) can be loaded. Not collective.
+pub fn has_nvrtc() -> bool {
+    static NVRTC: OnceLock<bool> = OnceLock::new();
+    // SAFETY: only tries to dlopen libnvrtc.
+    *NVRTC.get_or_init(|| unsafe { cudarc::nvrtc::sys::is_culib_present() })
+}
+
+/// `Ok(())` if CUDA is usable, else a [`dtl_core::Error::Backend`] that says
+/// why. Not collective.
+pub fn require_cuda() -> dtl_core::Result<()> {
+    match probe() {
+        CudaProbe::Available { .. } => Ok(()),
+        CudaProbe::Unavailable(why) => Err(dtl_core::Error::Backend(format!("CUDA is not available: {why}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn probes_never_panic_and_agree() {
+        let has = super::has_cuda();
+        assert_eq!(has, super::device_count() > 0);
+        assert_eq!(has, super::require_cuda().is_ok());
+        assert!(!super::cuda_status().is_empty());
+        let _ = super::has_nccl();
+        let _ = super::has_nvrtc();
+    }
+}

@@ -1,0 +1,160 @@
+"""dtl — distributed containers, collectives and algorithms over MPI.
+
+A Python face of the dtl Rust library, following the DTL Python bindings
+guide name for name::
+
+    import dtl
+    import numpy as np
+
+    with dtl.Context() as ctx:
+        vec = dtl.DistributedVector(ctx, size=1000, dtype=np.float64)
+        local = vec.local_view()                 # zero-copy NumPy view
+        local[:] = np.arange(len(local)) + vec.local_offset
+        total = dtl.allreduce(ctx, np.sum(local), op=dtl.SUM)
+
+Run under MPI with ``mpirun -np 4 python script.py``. The native module is
+``dtl._dtl``; this package re-exports it and adds the argument shaping.
+"""
+
+from __future__ import annotations
+
+import atexit as _atexit
+from enum import IntEnum
+
+from . import _dtl
+from ._collectives import (
+    BAND,
+    BOR,
+    BXOR,
+    LAND,
+    LOR,
+    LXOR,
+    MAX,
+    MIN,
+    PROD,
+    SUM,
+    allgather,
+    allgatherv,
+    allreduce,
+    alltoall,
+    barrier,
+    broadcast,
+    exscan,
+    gather,
+    reduce,
+    scan,
+    scatter,
+)
+from ._dtl import (
+    Context,
+    DistributedArray,
+    DistributedTensor,
+    DistributedVector,
+    Environment,
+    cuda_status,
+    has_cuda,
+    has_mpi,
+    status_name,
+)
+from ._errors import (
+    BackendError,
+    BoundsError,
+    CommunicationError,
+    DTLError,
+    InvalidArgumentError,
+    MemoryError,
+    NotSupportedError,
+)
+
+__version__: str = _dtl.__version__
+
+
+class PartitionPolicy(IntEnum):
+    """How elements are spread over ranks (values match the C ABI)."""
+
+    BLOCK = 0
+    CYCLIC = 1
+    BLOCK_CYCLIC = 2
+    HASH = 3
+    REPLICATED = 4
+
+
+class PlacementPolicy(IntEnum):
+    """Where a rank keeps its local part (values match the C ABI)."""
+
+    HOST = 0
+    DEVICE = 1
+    UNIFIED = 2
+    DEVICE_PREFERRED = 3
+
+
+PARTITION_BLOCK = PartitionPolicy.BLOCK
+PARTITION_CYCLIC = PartitionPolicy.CYCLIC
+PARTITION_BLOCK_CYCLIC = PartitionPolicy.BLOCK_CYCLIC
+PARTITION_HASH = PartitionPolicy.HASH
+PARTITION_REPLICATED = PartitionPolicy.REPLICATED
+PLACEMENT_HOST = PlacementPolicy.HOST
+PLACEMENT_DEVICE = PlacementPolicy.DEVICE
+PLACEMENT_UNIFIED = PlacementPolicy.UNIFIED
+PLACEMENT_DEVICE_PREFERRED = PlacementPolicy.DEVICE_PREFERRED
+
+DTL_NCCL_MODE_NATIVE_ONLY = 0
+DTL_NCCL_MODE_HYBRID_PARITY = 1
+
+# MPI stays up for the whole interpreter; finalise it at exit if dtl (not
+# mpi4py or the host program) initialised it.
+_atexit.register(_dtl._finalize)
+
+__all__ = [
+    "__version__",
+    "Environment",
+    "Context",
+    "DistributedVector",
+    "DistributedArray",
+    "DistributedTensor",
+    "allreduce",
+    "reduce",
+    "broadcast",
+    "gather",
+    "scatter",
+    "allgather",
+    "allgatherv",
+    "alltoall",
+    "scan",
+    "exscan",
+    "barrier",
+    "SUM",
+    "PROD",
+    "MIN",
+    "MAX",
+    "LAND",
+    "LOR",
+    "LXOR",
+    "BAND",
+    "BOR",
+    "BXOR",
+    "PartitionPolicy",
+    "PlacementPolicy",
+    "PARTITION_BLOCK",
+    "PARTITION_CYCLIC",
+    "PARTITION_BLOCK_CYCLIC",
+    "PARTITION_HASH",
+    "PARTITION_REPLICATED",
+    "PLACEMENT_HOST",
+    "PLACEMENT_DEVICE",
+    "PLACEMENT_UNIFIED",
+    "PLACEMENT_DEVICE_PREFERRED",
+    "DTL_NCCL_MODE_NATIVE_ONLY",
+    "DTL_NCCL_MODE_HYBRID_PARITY",
+    "has_mpi",
+    "has_cuda",
+    "cuda_status",
+    "status_name",
+    "DTLError",
+    "CommunicationError",
+    "MemoryError",
+    "BoundsError",
+    "InvalidArgumentError",
+    "BackendError",
+    "NotSupportedError",
+]

@@ -1,0 +1,269 @@
+"""Collective operations with the DTL guide's shapes and scalar rule.
+
+Every function here is collective: every rank of ``ctx`` calls it, in the
+same order. A scalar in gives a scalar out; an array in gives an array out.
+Ranks that pass mismatched sizes or dtypes get the same
+``InvalidArgumentError`` on every rank instead of a hang.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _dtl
+from ._errors import InvalidArgumentError
+from ._dtl import Context
+
+SUM = "sum"
+PROD = "prod"
+MIN = "min"
+MAX = "max"
+LAND = "land"
+LOR = "lor"
+LXOR = "lxor"
+BAND = "band"
+BOR = "bor"
+BXOR = "bxor"
+
+_OPS = {"sum": 0, "prod": 1, "min": 2, "max": 3, "land": 4, "lor": 5, "lxor": 6, "band": 7, "bor": 8, "bxor": 9}
+_OP_ALIASES = {"product": "prod", "minimum": "min", "maximum": "max"}
+
+ArrayLike = Union[np.ndarray, float, int, np.generic]
+
+
+def _op_code(op: Any) -> int:
+    if isinstance(op, str):
+        name = op.strip().lower()
+        if name.startswith("mpi_"):
+            name = name[4:]
+        name = _OP_ALIASES.get(name, name)
+        if name in _OPS:
+            return _OPS[name]
+    elif isinstance(op, (int, np.integer)) and not isinstance(op, bool) and 0 <= int(op) <= 9:
+        return int(op)
+    raise InvalidArgumentError(
+        f"op must be one of dtl.SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR "
+        f"(or their names as strings); got {op!r} [DTL_ERROR_INVALID_ARGUMENT]"
+    )
+
+
+def _check_ctx(ctx: Any) -> Context:
+    if not isinstance(ctx, Context):
+        raise InvalidArgumentError(
+            f"ctx must be a dtl.Context, got {type(ctx).__name__} [DTL_ERROR_INVALID_ARGUMENT]"
+        )
+    return ctx
+
+
+def _root(ctx: Context, root: Any) -> int:
+    if isinstance(root, bool) or not isinstance(root, (int, np.integer)):
+        raise InvalidArgumentError(f"root must be an int in 0..{ctx.size - 1}, got {root!r} [DTL_ERROR_INVALID_ARGUMENT]")
+    r = int(root)
+    if not 0 <= r < ctx.size:
+        raise InvalidArgumentError(
+            f"root must be in 0..{ctx.size - 1} (the context size is {ctx.size}), got {r} [DTL_ERROR_INVALID_ARGUMENT]"
+        )
+    return r
+
+
+def _as_array(data: Any) -> Tuple[np.ndarray, bool, bool]:
+    """(C-contiguous array, was_scalar, was_python_scalar)."""
+    py_scalar = isinstance(data, (int, float)) and not isinstance(data, bool)
+    arr = np.asarray(data)
+    if arr.ndim > 0:
+        arr = np.ascontiguousarray(arr)
+    if arr.dtype == np.bool_:
+        raise InvalidArgumentError(
+            "bool data is not supported; convert to an integer dtype (e.g. .astype(np.uint8)) [DTL_ERROR_INVALID_ARGUMENT]"
+        )
+    return arr, arr.ndim == 0, py_scalar
+
+
+def _result(flat: np.ndarray, shape: Tuple[int, ...], scalar: bool, py_scalar: bool) -> Any:
+    out = flat.reshape(shape)
+    if scalar:
+        value = out[()]
+        return value.item() if py_scalar else value
+    return out
+
+
+def _shape_agree(ctx: Context, what: str, arr: np.ndarray) -> None:
+    """All ranks pass the same shape (one small MPI_Allreduce)."""
+    names = ["ndim"] + [f"shape[{k}]" for k in range(arr.ndim)]
+    values = [arr.ndim] + [int(d) for d in arr.shape]
+    _dtl._agree(ctx, what, names[:9], values[:9])
+
+
+def allreduce(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
+    """Reduce ``data`` element-wise over all ranks; the result on every rank.
+
+    ``data`` is a scalar or an array (same shape and dtype on every rank);
+    the result has the same shape (a scalar for a scalar). ``MPI_Allreduce``.
+    Raises ``InvalidArgumentError`` on every rank for mismatched shapes or
+    dtypes, and for bitwise/logical ops on floats.
+    """
+    _check_ctx(ctx)
+    arr, scalar, py = _as_array(data)
+    code = _op_code(op)
+    if arr.ndim > 1:
+        _shape_agree(ctx, "allreduce", arr)
+    return _result(_dtl._allreduce(ctx, arr.reshape(-1), code), arr.shape, scalar, py)
+
+
+def reduce(ctx: Any, data: Any = None, op: Any = SUM, root: int = 0) -> Any:
+    """Reduce ``data`` element-wise over all ranks onto ``root``.
+
+    Returns the result (same shape as ``data``) on ``root`` and ``None`` on
+    the other ranks. ``MPI_Reduce``. Collective.
+    """
+    _check_ctx(ctx)
+    r = _root(ctx, root)
+    arr, scalar, py = _as_array(data)
+    code = _op_code(op)
+    if arr.ndim > 1:
+        _shape_agree(ctx, "reduce", arr)
+    out = _dtl._reduce(ctx, arr.reshape(-1), code, r)
+    return None if out is None else _result(out, arr.shape, scalar, py)
+
+
+def broadcast(ctx: Context, data: Any, root: int = 0) -> Any:
+    """Send ``root``'s ``data`` to every rank and return it.
+
+    Shape and dtype come from the root; other ranks' ``data`` is only a
+    placeholder (it may be ``None``). ``MPI_Bcast`` (of the shape, then the
+    data). Collective.
+    """
+    _check_ctx(ctx)
+    r = _root(ctx, root)
+    is_root = ctx.rank == r
+    if is_root:
+        arr, scalar, py = _as_array(data)
+        hdr = np.array([int(scalar), int(py), arr.ndim] + list(arr.shape), dtype=np.int64)
+        flat = arr.reshape(-1)
+    else:
+        hdr = np.zeros(0, dtype=np.int64)
+        flat = np.zeros(0, dtype=np.float64) if data is None else np.ascontiguousarray(data).reshape(-1)
+    hdr = _dtl._broadcast(ctx, hdr, r)
+    scalar, py, ndim = bool(hdr[0]), bool(hdr[1]), int(hdr[2])
+    shape = tuple(int(d) for d in hdr[3 : 3 + ndim])
+    out = _dtl._broadcast(ctx, flat, r)
+    return _result(out, shape, scalar, py)
+
+
+def gather(ctx: Context, data: ArrayLike, root: int = 0) -> Optional[np.ndarray]:
+    """Collect every rank's ``data`` (same shape on all) on ``root``.
+
+    On ``root`` returns an array of shape ``(size, *data.shape)`` (rank order);
+    ``None`` elsewhere. ``MPI_Gather``. Collective.
+    """
+    _check_ctx(ctx)
+    r = _root(ctx, root)
+    arr, _, _ = _as_array(data)
+    _shape_agree(ctx, "gather", arr)
+    out = _dtl._gather(ctx, arr.reshape(-1), r)
+    return None if out is None else out.reshape((ctx.size,) + arr.shape)
+
+
+def scatter(ctx: Context, data: Any, root: int = 0) -> Any:
+    """Split ``root``'s ``data`` along its first axis and give row ``r`` to rank ``r``.
+
+    On ``root``, ``data.shape[0]`` must equal ``ctx.size``; each rank gets an
+    array of shape ``data.shape[1:]`` (a scalar if ``data`` is 1-D). Other
+    ranks' ``data`` is ignored. ``MPI_Scatter``. Collective. Raises
+    ``InvalidArgumentError`` on every rank if the root's leading dimension is
+    not ``size``.
+    """
+    _check_ctx(ctx)
+    r = _root(ctx, root)
+    if ctx.rank == r:
+        arr, _, _ = _as_array(data)
+        ok = arr.ndim >= 1 and arr.shape[0] == ctx.size
+        hdr = np.array([int(ok), arr.ndim, arr.shape[0] if arr.ndim else -1] + list(arr.shape[1:]), dtype=np.int64)
+    else:
+        arr = np.zeros(0, dtype=np.int64)
+        hdr = np.zeros(0, dtype=np.int64)
+    hdr = _dtl._broadcast(ctx, hdr, r)
+    if not hdr[0]:
+        lead = "a 0-d array" if hdr[1] == 0 else f"leading dimension {int(hdr[2])}"
+        raise InvalidArgumentError(
+            f"scatter: the root's data must have leading dimension equal to the context size "
+            f"{ctx.size}; got {lead} [DTL_ERROR_INVALID_ARGUMENT]"
+        )
+    chunk_shape = tuple(int(d) for d in hdr[3:])
+    out = _dtl._scatter(ctx, arr.reshape(-1), r)
+    res = out.reshape(chunk_shape)
+    return res[()] if res.ndim == 0 else res
+
+
+def allgather(ctx: Context, data: ArrayLike) -> np.ndarray:
+    """Collect every rank's ``data`` (same shape on all) on every rank.
+
+    Returns an array of shape ``(size, *data.shape)`` in rank order.
+    ``MPI_Allgather``. Collective.
+    """
+    _check_ctx(ctx)
+    arr, _, _ = _as_array(data)
+    _shape_agree(ctx, "allgather", arr)
+    return _dtl._allgather(ctx, arr.reshape(-1)).reshape((ctx.size,) + arr.shape)
+
+
+def allgatherv(ctx: Context, data: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
+    """Concatenate every rank's 1-D ``data`` (lengths may differ) on every rank.
+
+    Returns ``(data, counts)``: the concatenation in rank order and each
+    rank's count. ``MPI_Allgatherv``. Collective.
+    """
+    _check_ctx(ctx)
+    arr, _, _ = _as_array(data)
+    out, counts = _dtl._allgatherv(ctx, arr.reshape(-1))
+    return out, np.asarray(counts, dtype=np.int64)
+
+
+def alltoall(ctx: Context, data: ArrayLike) -> np.ndarray:
+    """Personalised exchange: row ``r`` of ``data`` (shape ``(size, ...)``) goes to rank ``r``.
+
+    Returns an array of the same shape whose row ``s`` came from rank ``s``.
+    ``MPI_Alltoall``. Collective.
+    """
+    _check_ctx(ctx)
+    arr, _, _ = _as_array(data)
+    if arr.ndim == 0 or arr.shape[0] != ctx.size:
+        bad = 1
+    else:
+        bad = 0
+    _dtl._agree(ctx, "alltoall", ["argument validity"], [bad])
+    if bad:
+        raise InvalidArgumentError(
+            f"alltoall: data must have leading dimension equal to the context size {ctx.size}; "
+            f"got shape {arr.shape} [DTL_ERROR_INVALID_ARGUMENT]"
+        )
+    _shape_agree(ctx, "alltoall", arr)
+    return _dtl._alltoall(ctx, arr.reshape(-1)).reshape(arr.shape)
+
+
+def scan(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
+    """Inclusive prefix reduction over ranks: rank ``r`` gets ``data_0 op ... op data_r``.
+
+    ``MPI_Scan``. Collective.
+    """
+    _check_ctx(ctx)
+    arr, scalar, py = _as_array(data)
+    return _result(_dtl._scan(ctx, arr.reshape(-1), _op_code(op), False), arr.shape, scalar, py)
+
+
+def exscan(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
+    """Exclusive prefix reduction over ranks: rank ``r > 0`` gets ``data_0 op ... op data_{r-1}``.
+
+    Rank 0 gets the op's identity (0 for SUM, 1 for PROD, …). ``MPI_Exscan``.
+    Collective.
+    """
+    _check_ctx(ctx)
+    arr, scalar, py = _as_array(data)
+    return _result(_dtl._scan(ctx, arr.reshape(-1), _op_code(op), True), arr.shape, scalar, py)
+
+
+def barrier(ctx: Context) -> None:
+    """Block until every rank of ``ctx`` has called it (``MPI_Barrier``)."""
+    _check_ctx(ctx).barrier()

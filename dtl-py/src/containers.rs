@@ -1,0 +1,705 @@
+//! `dtl.DistributedVector`, `dtl.DistributedArray`, `dtl.DistributedTensor`.
+//!
+//! Each Python class holds one core container of the dtype chosen at
+//! construction (an enum over the ten element types). `local_view()` returns
+//! a NumPy array over the container's own memory whose base object is a
+//! small `_LocalViewOwner` holding a strong reference to the container, so a
+//! view (or any slice of it) keeps its container alive; `resize` refuses to
+//! reallocate while such views exist.
+
+use std::sync::Arc;
+
+use dtl_core::containers::checked_size;
+use dtl_core::{
+    DType, DistributedArray, DistributedTensor, DistributedVector, Element, PartitionKind, Placement,
+};
+use ndarray::{ArrayViewD, IxDyn};
+use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyTuple, PyType};
+
+use crate::context::PyContext;
+use crate::dtype;
+use crate::errors::{invalid, to_py, IntoPy};
+
+/// Numeric element types usable both in the core and in NumPy.
+pub trait PyElem: Element + numpy::Element {}
+impl<T: Element + numpy::Element> PyElem for T {}
+
+macro_rules! any_enum {
+    ($name:ident, $inner:ident) => {
+        /// One core container of any supported dtype.
+        pub enum $name {
+            I8($inner<i8>),
+            I16($inner<i16>),
+            I32($inner<i32>),
+            I64($inner<i64>),
+            U8($inner<u8>),
+            U16($inner<u16>),
+            U32($inner<u32>),
+            U64($inner<u64>),
+            F32($inner<f32>),
+            F64($inner<f64>),
+        }
+    };
+}
+any_enum!(AnyVector, DistributedVector);
+any_enum!(AnyArray, DistributedArray);
+any_enum!(AnyTensor, DistributedTensor);
+
+/// `match` on every variant of an `Any*` enum, binding the container to `$v`.
+macro_rules! each {
+    ($e:expr, $name:ident, $v:ident => $body:expr) => {
+        match $e {
+            $name::I8($v) => $body,
+            $name::I16($v) => $body,
+            $name::I32($v) => $body,
+            $name::I64($v) => $body,
+            $name::U8($v) => $body,
+            $name::U16($v) => $body,
+            $name::U32($v) => $body,
+            $name::U64($v) => $body,
+            $name::F32($v) => $body,
+            $name::F64($v) => $body,
+        }
+    };
+}
+
+/// Builds the `Any*` variant for a runtime dtype from a generic constructor.
+macro_rules! make_any {
+    ($name:ident, $d:expr, $T:ident => $ctor:expr) => {
+        match $d {
+            DType::Int8 => { type $T = i8; $name::I8($ctor) }
+            DType::Int16 => { type $T = i16; $name::I16($ctor) }
+            DType::Int32 => { type $T = i32; $name::I32($ctor) }
+            DType::Int64 => { type $T = i64; $name::I64($ctor) }
+            DType::UInt8 => { type $T = u8; $name::U8($ctor) }
+            DType::UInt16 => { type $T = u16; $name::U16($ctor) }
+            DType::UInt32 => { type $T = u32; $name::U32($ctor) }
+            DType::UInt64 => { type $T = u64; $name::U64($ctor) }
+            DType::Float32 => { type $T = f32; $name::F32($ctor) }
+            DType::Float64 => { type $T = f64; $name::F64($ctor) }
+        }
+    };
+}
+
+/// Base object of every local view: keeps the container alive and counts
+/// live views (through the shared token).
+#[pyclass(name = "_LocalViewOwner", module = "dtl", frozen)]
+pub struct LocalViewOwner {
+    _container: Py<PyAny>,
+    _token: Arc<()>,
+}
+
+/// Parses the `partition=` and `placement=` keywords (BLOCK and HOST now).
+fn check_policies(partition: i64, placement: i64, block_size: Option<i64>) -> PyResult<()> {
+    PartitionKind::from_code(partition).and_then(|p| p.ensure_supported()).py()?;
+    Placement::from_code(placement).and_then(|p| p.ensure_supported()).py()?;
+    if let Some(b) = block_size {
+        if b <= 0 {
+            return Err(invalid(format!("block_size must be >= 1, got {b}")));
+        }
+    }
+    Ok(())
+}
+
+/// `size` from any Python integer-like, as usize (negative → InvalidArgumentError).
+fn size_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<usize> {
+    let idx = obj
+        .py()
+        .import("operator")?
+        .getattr("index")?
+        .call1((obj,))
+        .map_err(|_| invalid(format!("{what} must be an integer >= 0, got {}", obj.repr().map(|r| r.to_string()).unwrap_or_default())))?;
+    let v: i64 = idx.extract().map_err(|_| invalid(format!("{what} must be an integer in 0..2**63, got {idx}")))?;
+    checked_size(v, what).py()
+}
+
+/// A global index argument; negative or too large → BoundsError.
+fn index_arg(i: i64, n: usize) -> PyResult<usize> {
+    usize::try_from(i)
+        .ok()
+        .filter(|&u| u < n)
+        .ok_or_else(|| to_py(dtl_core::Error::Bounds(format!("global index {i} is out of range 0..{n}"))))
+}
+
+fn fill_value<T: PyElem>(py: Python<'_>, fill: Option<&Bound<'_, PyAny>>) -> PyResult<T> {
+    match fill {
+        Some(f) if !f.is_none() => dtype::scalar::<T>(py, f, T::DTYPE, "fill"),
+        _ => Ok(T::ZERO),
+    }
+}
+
+/// A zero-copy NumPy view of `data` with `shape`, based on a view owner.
+fn view_of<'py, T: PyElem>(
+    owner: &Bound<'py, PyAny>,
+    token: &Arc<()>,
+    data: &[T],
+    shape: &[usize],
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = owner.py();
+    let base = Bound::new(py, LocalViewOwner { _container: owner.clone().unbind(), _token: token.clone() })?;
+    let view = ArrayViewD::from_shape(IxDyn(shape), data).map_err(|e| invalid(e.to_string()))?;
+    // SAFETY: `base` keeps the container (and so `data`) alive; the container
+    // never reallocates `data` while a view token is alive (resize checks).
+    let arr = unsafe { PyArrayDyn::<T>::borrow_from_array(&view, base.into_any()) };
+    Ok(arr.into_any())
+}
+
+/// Copies `src` (any array-like with `dst.len()` elements) into `dst`,
+/// casting with NumPy's rules.
+fn copy_from_numpy<T: PyElem>(py: Python<'_>, src: &Bound<'_, PyAny>, dst: &mut [T], local_shape: &[usize]) -> PyResult<()> {
+    let np = py.import("numpy")?;
+    let arr = np.getattr("ascontiguousarray")?.call1((src, dtype::to_numpy(py, T::DTYPE)))?;
+    let arr = arr.cast_into::<PyUntypedArray>()?;
+    if arr.len() != dst.len() {
+        return Err(invalid(format!(
+            "from_numpy: the array has {} elements (shape {:?}) but the local part has {} (local_shape {:?})",
+            arr.len(),
+            arr.shape(),
+            dst.len(),
+            local_shape
+        )));
+    }
+    let typed = arr.cast::<PyArrayDyn<T>>()?;
+    let ro = typed.try_readonly()?;
+    dst.copy_from_slice(ro.as_slice().map_err(|e| invalid(e.to_string()))?);
+    Ok(())
+}
+
+fn vec_to_numpy<'py, T: PyElem>(py: Python<'py>, v: Vec<T>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+    let a = PyArray1::from_vec(py, v);
+    Ok(a.reshape(shape.to_vec())?.into_any())
+}
+
+/// Methods shared by the two 1-D classes, generated for each.
+macro_rules! one_d_class {
+    ($py_name:literal, $cls:ident, $any:ident, $core:ident, $doc:literal, { $($extra:tt)* }) => {
+        #[doc = $doc]
+        #[pyclass(name = $py_name, module = "dtl")]
+        pub struct $cls {
+            inner: $any,
+            ctx: Py<PyContext>,
+            views: Arc<()>,
+        }
+
+        impl $cls {
+            fn wrap(ctx: Py<PyContext>, inner: $any) -> Self {
+                $cls { inner, ctx, views: Arc::new(()) }
+            }
+        }
+
+        #[pymethods]
+        impl $cls {
+            #[new]
+            #[pyo3(signature = (ctx, size, dtype=None, fill=None, partition=0, placement=0, block_size=None, device_id=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn new(
+                py: Python<'_>,
+                ctx: Py<PyContext>,
+                size: &Bound<'_, PyAny>,
+                dtype: Option<&Bound<'_, PyAny>>,
+                fill: Option<&Bound<'_, PyAny>>,
+                partition: i64,
+                placement: i64,
+                block_size: Option<i64>,
+                device_id: Option<i32>,
+            ) -> PyResult<Self> {
+                let _ = device_id;
+                let n = size_arg(size, "size")?;
+                let d = dtype::parse(py, dtype)?;
+                check_policies(partition, placement, block_size)?;
+                let c = ctx.get().ctx.clone();
+                let inner = make_any!($any, d, T => {
+                    let v: T = fill_value::<T>(py, fill)?;
+                    py.detach(|| $core::<T>::with_value(&c, n, v)).py()?
+                });
+                Ok(Self::wrap(ctx, inner))
+            }
+
+            /// Distributes ``data`` (a 1-D array-like, read on ``root`` only)
+            /// by blocks (``MPI_Scatterv``). Collective.
+            #[classmethod]
+            #[pyo3(signature = (ctx, data, root=0))]
+            fn scatter_from(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, data: &Bound<'_, PyAny>, root: usize) -> PyResult<Self> {
+                let c = ctx.get().ctx.clone();
+                let (d, flat) = root_payload(py, &c, data, root)?;
+                let inner = make_any!($any, d, T => {
+                    let v: Vec<T> = match &flat { Some(a) => dtype::to_vec::<T>(a)?, None => Vec::new() };
+                    py.detach(|| $core::<T>::scatter_from(&c, &v, root)).py()?
+                });
+                Ok(Self::wrap(ctx, inner))
+            }
+
+            /// Builds from every rank's local 1-D array; the global order is
+            /// rank 0's elements, then rank 1's, … (``MPI_Allgather`` of the
+            /// counts; ``MPI_Alltoallv`` if they must move to the block
+            /// layout). Collective; every rank passes the same dtype.
+            #[classmethod]
+            fn from_local(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, local: &Bound<'_, PyAny>) -> PyResult<Self> {
+                let c = ctx.get().ctx.clone();
+                let a = as_array(py, local)?;
+                let d = dtype::of_array(py, &a, "local")?;
+                let inner = make_any!($any, d, T => {
+                    let v: Vec<T> = dtype::to_vec::<T>(&a)?;
+                    py.detach(|| $core::<T>::from_local(&c, v)).py()?
+                });
+                Ok(Self::wrap(ctx, inner))
+            }
+
+            /// Builds from the full 1-D data, present on every rank; each
+            /// rank keeps its block. Collective.
+            #[classmethod]
+            fn from_global(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+                let c = ctx.get().ctx.clone();
+                let a = as_array(py, data)?;
+                let d = dtype::of_array(py, &a, "data")?;
+                let inner = make_any!($any, d, T => {
+                    let v: Vec<T> = dtype::to_vec::<T>(&a)?;
+                    py.detach(|| $core::<T>::from_global(&c, &v)).py()?
+                });
+                Ok(Self::wrap(ctx, inner))
+            }
+
+            /// The :class:`Context` the container lives on.
+            #[getter]
+            fn context(&self, py: Python<'_>) -> Py<PyContext> {
+                self.ctx.clone_ref(py)
+            }
+            /// Total number of elements over all ranks.
+            #[getter]
+            fn global_size(&self) -> usize {
+                each!(&self.inner, $any, v => v.global_size())
+            }
+            /// Number of elements on this rank.
+            #[getter]
+            fn local_size(&self) -> usize {
+                each!(&self.inner, $any, v => v.local_size())
+            }
+            /// Global index of this rank's first element.
+            #[getter]
+            fn local_offset(&self) -> usize {
+                each!(&self.inner, $any, v => v.local_offset())
+            }
+            /// The NumPy dtype of the elements.
+            #[getter]
+            fn dtype<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArrayDescr> {
+                dtype::to_numpy(py, self.dt())
+            }
+            /// ``(global_size,)``.
+            #[getter]
+            fn shape(&self) -> (usize,) {
+                (self.global_size(),)
+            }
+            /// ``(local_size,)``.
+            #[getter]
+            fn local_shape(&self) -> (usize,) {
+                (self.local_size(),)
+            }
+            /// ``1``.
+            #[getter]
+            fn ndim(&self) -> usize {
+                1
+            }
+            /// The partition policy (``PARTITION_BLOCK``).
+            #[getter]
+            fn partition_policy(&self) -> i32 {
+                each!(&self.inner, $any, v => v.partition_kind() as i32)
+            }
+            /// The placement policy (``PLACEMENT_HOST``).
+            #[getter]
+            fn placement_policy(&self) -> i32 {
+                Placement::Host as i32
+            }
+            /// The rank owning global index ``i``. Not collective.
+            /// Raises ``BoundsError`` unless ``0 <= i < global_size``.
+            fn owner(&self, i: i64) -> PyResult<usize> {
+                let n = self.global_size();
+                let i = index_arg(i, n)?;
+                each!(&self.inner, $any, v => v.owner(i)).py()
+            }
+            /// ``True`` if this rank owns global index ``i`` (``False`` out of range).
+            fn is_local(&self, i: i64) -> bool {
+                usize::try_from(i).map(|i| each!(&self.inner, $any, v => v.is_local(i))).unwrap_or(false)
+            }
+            /// The local part as a NumPy array sharing the container's
+            /// memory (zero-copy; writes go to the container). The view keeps
+            /// the container alive. Not collective.
+            fn local_view<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+                let me = slf.borrow();
+                let token = me.views.clone();
+                each!(&me.inner, $any, v => view_of(slf.as_any(), &token, v.local(), &[v.local_size()]))
+            }
+            /// A copy of the local part as a new NumPy array. Not collective.
+            fn to_numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                each!(&self.inner, $any, v => vec_to_numpy(py, v.local().to_vec(), &[v.local_size()]))
+            }
+            /// Copies ``array`` (``local_size`` elements, cast to the dtype)
+            /// into the local part. Raises ``InvalidArgumentError`` on a size
+            /// mismatch. Not collective.
+            fn from_numpy(&mut self, py: Python<'_>, array: &Bound<'_, PyAny>) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => {
+                    let ls = [v.local_size()];
+                    copy_from_numpy(py, array, v.local_mut(), &ls)
+                })
+            }
+            /// Sets every local element to ``value``. Each rank fills its own
+            /// part (call it on every rank to fill the container).
+            fn fill(&mut self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => {
+                    let x = fill_value(py, Some(value))?;
+                    v.fill(x);
+                    Ok(())
+                })
+            }
+            /// The whole container in global order as a NumPy array on
+            /// ``root``; ``None`` elsewhere (``MPI_Gatherv``). Collective.
+            #[pyo3(signature = (root=0))]
+            fn gather<'py>(&self, py: Python<'py>, root: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+                let n = self.global_size();
+                each!(&self.inner, $any, v => {
+                    match py.detach(|| v.gather(root)).py()? {
+                        Some(all) => Ok(Some(vec_to_numpy(py, all, &[n])?)),
+                        None => Ok(None),
+                    }
+                })
+            }
+            /// The whole container in global order on every rank
+            /// (``MPI_Allgatherv``). Collective.
+            fn gather_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                let n = self.global_size();
+                each!(&self.inner, $any, v => {
+                    let all = py.detach(|| v.gather_all()).py()?;
+                    vec_to_numpy(py, all, &[n])
+                })
+            }
+            fn __len__(&self) -> usize {
+                self.global_size()
+            }
+            $($extra)*
+            fn __repr__(&self) -> String {
+                format!(
+                    "<dtl.{} global_size={} local_size={} local_offset={} dtype={}>",
+                    $py_name,
+                    self.global_size(),
+                    self.local_size(),
+                    self.local_offset(),
+                    self.dt()
+                )
+            }
+        }
+
+        impl $cls {
+            fn dt(&self) -> DType {
+                each!(&self.inner, $any, v => element_dtype(v.local()))
+            }
+        }
+    };
+}
+
+fn element_dtype<T: Element>(_: &[T]) -> DType {
+    T::DTYPE
+}
+
+/// `np.asarray(obj)` as an untyped array.
+fn as_array<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedArray>> {
+    let np = py.import("numpy")?;
+    Ok(np.getattr("asarray")?.call1((obj,))?.cast_into::<PyUntypedArray>()?)
+}
+
+/// Validates the root's payload and shares its dtype with every rank
+/// (`MPI_Bcast` of one integer). Returns the dtype and, on the root, the array.
+fn root_payload<'py>(
+    py: Python<'py>,
+    c: &dtl_core::Context,
+    data: &Bound<'py, PyAny>,
+    root: usize,
+) -> PyResult<(DType, Option<Bound<'py, PyUntypedArray>>)> {
+    let mut code: i64 = -1;
+    let mut arr = None;
+    let mut err = None;
+    if c.rank() == root {
+        match as_array(py, data).and_then(|a| dtype::of_array(py, &a, "data").map(|d| (a, d))) {
+            Ok((a, d)) => {
+                code = d as i64;
+                arr = Some(a);
+            }
+            Err(e) => err = Some(e),
+        }
+    }
+    let got = py.detach(|| c.broadcast_vec(&[code], root)).py()?[0];
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let d = DType::from_code(got as i32)
+        .ok_or_else(|| invalid(format!("the root rank {root} passed data of an unsupported dtype")))?;
+    Ok((d, arr))
+}
+
+one_d_class!(
+    "DistributedVector",
+    PyDistributedVector,
+    AnyVector,
+    DistributedVector,
+    "A resizable 1-D distributed container.\n\n``DistributedVector(ctx, size, dtype=np.float64, fill=None, partition=PARTITION_BLOCK, placement=PLACEMENT_HOST)``\n\nElements are block-partitioned over the context's ranks. Construction is\ncollective (every rank passes the same size and dtype). Raises\n``InvalidArgumentError`` for a negative size or an unsupported dtype.",
+    {
+    /// Changes the global size to ``new_size``, keeping the first
+    /// ``min(old, new)`` elements in global order; new elements are ``fill``
+    /// (default 0). Collective (``MPI_Alltoallv``). Raises
+    /// ``DTLError`` (``DTL_ERROR_INVALID_STATE``) while local views exist.
+    #[pyo3(signature = (new_size, fill=None))]
+    fn resize(&mut self, py: Python<'_>, new_size: &Bound<'_, PyAny>, fill: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let n = size_arg(new_size, "new_size")?;
+        let views = Arc::strong_count(&self.views) - 1;
+        // Agree on the view check so that no rank enters the exchange alone.
+        let c = each!(&self.inner, AnyVector, v => v.context().clone());
+        let busy = py.detach(|| c.allreduce_scalar(views as u64, dtl_core::ReduceOp::Max)).py()?;
+        if busy > 0 {
+            return Err(to_py(dtl_core::Error::InvalidState(format!(
+                "resize: {views} local view(s) of this vector are alive on this rank ({busy} at most on one rank); \
+                 delete them before resizing, since resizing reallocates the local part"
+            ))));
+        }
+        each!(&mut self.inner, AnyVector, v => {
+            let x = fill_value(py, fill)?;
+            py.detach(|| v.resize_with(n, x)).py()
+        })
+    }
+}
+);
+one_d_class!(
+    "DistributedArray",
+    PyDistributedArray,
+    AnyArray,
+    DistributedArray,
+    "A fixed-size 1-D distributed container (no ``resize``).\n\n``DistributedArray(ctx, size, dtype=np.float64, fill=None, partition=PARTITION_BLOCK, placement=PLACEMENT_HOST)``\n\nConstruction is collective.",
+    {}
+);
+
+/// An N-dimensional distributed array, split along axis 0 (rows).
+///
+/// ``DistributedTensor(ctx, shape, dtype=np.float64, fill=None, partition=PARTITION_BLOCK, placement=PLACEMENT_HOST)``
+///
+/// Rank ``r`` holds a contiguous block of rows; ``local_view()`` is that
+/// block as a NumPy array of ``local_shape`` (zero-copy). Construction is
+/// collective.
+#[pyclass(name = "DistributedTensor", module = "dtl")]
+pub struct PyDistributedTensor {
+    inner: AnyTensor,
+    ctx: Py<PyContext>,
+    views: Arc<()>,
+}
+
+fn shape_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        t.iter().map(|d| size_arg(&d, "shape entry")).collect()
+    } else if obj.hasattr("__index__")? {
+        Ok(vec![size_arg(obj, "shape")?])
+    } else {
+        let items: Vec<Bound<'_, PyAny>> = obj
+            .try_iter()
+            .map_err(|_| invalid(format!("shape must be an int or a tuple of ints, got {obj}")))?
+            .collect::<PyResult<_>>()?;
+        items.iter().map(|d| size_arg(d, "shape entry")).collect()
+    }
+}
+
+#[pymethods]
+impl PyDistributedTensor {
+    #[new]
+    #[pyo3(signature = (ctx, shape, dtype=None, fill=None, partition=0, placement=0, block_size=None, device_id=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        ctx: Py<PyContext>,
+        shape: &Bound<'_, PyAny>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        fill: Option<&Bound<'_, PyAny>>,
+        partition: i64,
+        placement: i64,
+        block_size: Option<i64>,
+        device_id: Option<i32>,
+    ) -> PyResult<Self> {
+        let _ = device_id;
+        let shape = shape_arg(shape)?;
+        let d = dtype::parse(py, dtype)?;
+        check_policies(partition, placement, block_size)?;
+        let c = ctx.get().ctx.clone();
+        let inner = make_any!(AnyTensor, d, T => {
+            let v: T = fill_value::<T>(py, fill)?;
+            py.detach(|| DistributedTensor::<T>::with_value(&c, &shape, v)).py()?
+        });
+        Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
+    }
+
+    /// Distributes the root's N-d array by rows (``MPI_Bcast`` of dtype and
+    /// shape, then ``MPI_Scatterv``); other ranks may pass ``None``.
+    /// Collective.
+    #[classmethod]
+    #[pyo3(signature = (ctx, data, root=0))]
+    fn scatter_from(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, data: &Bound<'_, PyAny>, root: usize) -> PyResult<Self> {
+        let c = ctx.get().ctx.clone();
+        let (d, arr) = root_payload(py, &c, data, root)?;
+        let inner = make_any!(AnyTensor, d, T => {
+            let owned = match &arr {
+                Some(a) => {
+                    let typed = a.cast::<PyArrayDyn<T>>()?;
+                    Some(typed.to_owned_array())
+                }
+                None => None,
+            };
+            py.detach(|| DistributedTensor::<T>::scatter_from(&c, owned.as_ref().map(|a| a.view()), root)).py()?
+        });
+        Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
+    }
+
+    /// The :class:`Context` the tensor lives on.
+    #[getter]
+    fn context(&self, py: Python<'_>) -> Py<PyContext> {
+        self.ctx.clone_ref(py)
+    }
+    /// The global shape (a tuple).
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, each!(&self.inner, AnyTensor, v => v.shape().to_vec()))
+    }
+    /// The shape of this rank's block (axis 0 is the local row count).
+    #[getter]
+    fn local_shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, each!(&self.inner, AnyTensor, v => v.local_shape()))
+    }
+    /// Number of dimensions.
+    #[getter]
+    fn ndim(&self) -> usize {
+        each!(&self.inner, AnyTensor, v => v.ndim())
+    }
+    /// Total number of elements (product of ``shape``).
+    #[getter]
+    fn global_size(&self) -> usize {
+        each!(&self.inner, AnyTensor, v => v.global_size())
+    }
+    /// Number of elements on this rank.
+    #[getter]
+    fn local_size(&self) -> usize {
+        each!(&self.inner, AnyTensor, v => v.local_size())
+    }
+    /// Global row index (axis 0) of this rank's first row.
+    #[getter]
+    fn local_offset(&self) -> usize {
+        each!(&self.inner, AnyTensor, v => v.local_offset())
+    }
+    /// The NumPy dtype of the elements.
+    #[getter]
+    fn dtype<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArrayDescr> {
+        dtype::to_numpy(py, each!(&self.inner, AnyTensor, v => element_dtype(v.local())))
+    }
+    /// The partition policy of the rows (``PARTITION_BLOCK``).
+    #[getter]
+    fn partition_policy(&self) -> i32 {
+        PartitionKind::Block as i32
+    }
+    /// The placement policy (``PLACEMENT_HOST``).
+    #[getter]
+    fn placement_policy(&self) -> i32 {
+        Placement::Host as i32
+    }
+    /// The rank owning row ``row``. Raises ``BoundsError`` unless
+    /// ``0 <= row < shape[0]``.
+    fn owner(&self, row: i64) -> PyResult<usize> {
+        let n = each!(&self.inner, AnyTensor, v => v.shape()[0]);
+        let r = index_arg(row, n)?;
+        each!(&self.inner, AnyTensor, v => v.owner(r)).py()
+    }
+    /// ``True`` if this rank owns row ``row``.
+    fn is_local(&self, row: i64) -> bool {
+        usize::try_from(row).map(|r| each!(&self.inner, AnyTensor, v => v.is_local(r))).unwrap_or(false)
+    }
+    /// This rank's block as a NumPy array of ``local_shape`` sharing the
+    /// tensor's memory (zero-copy). Not collective.
+    fn local_view<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let me = slf.borrow();
+        let token = me.views.clone();
+        each!(&me.inner, AnyTensor, v => view_of(slf.as_any(), &token, v.local(), &v.local_shape()))
+    }
+    /// A copy of this rank's block. Not collective.
+    fn to_numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        each!(&self.inner, AnyTensor, v => vec_to_numpy(py, v.local().to_vec(), &v.local_shape()))
+    }
+    /// Copies ``array`` (``local_size`` elements, cast to the dtype) into
+    /// this rank's block. Raises ``InvalidArgumentError`` on a size
+    /// mismatch. Not collective.
+    fn from_numpy(&mut self, py: Python<'_>, array: &Bound<'_, PyAny>) -> PyResult<()> {
+        each!(&mut self.inner, AnyTensor, v => {
+            let ls = v.local_shape();
+            copy_from_numpy(py, array, v.local_mut(), &ls)
+        })
+    }
+    /// Sets every local element to ``value``. Not collective.
+    fn fill(&mut self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        each!(&mut self.inner, AnyTensor, v => {
+            let x = fill_value(py, Some(value))?;
+            v.fill(x);
+            Ok(())
+        })
+    }
+    /// The whole tensor on ``root``; ``None`` elsewhere (``MPI_Gatherv``).
+    /// Collective.
+    #[pyo3(signature = (root=0))]
+    fn gather<'py>(&self, py: Python<'py>, root: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+        each!(&self.inner, AnyTensor, v => {
+            let shape = v.shape().to_vec();
+            match py.detach(|| v.gather(root)).py()? {
+                Some(a) => Ok(Some(vec_to_numpy(py, a.into_raw_vec_and_offset().0, &shape)?)),
+                None => Ok(None),
+            }
+        })
+    }
+    /// The whole tensor on every rank (``MPI_Allgatherv``). Collective.
+    fn gather_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        each!(&self.inner, AnyTensor, v => {
+            let shape = v.shape().to_vec();
+            let a = py.detach(|| v.gather_all()).py()?;
+            vec_to_numpy(py, a.into_raw_vec_and_offset().0, &shape)
+        })
+    }
+    /// Exchanges ghost rows with the neighbouring ranks and returns
+    /// ``(lower, upper)``: the ``width`` rows just before this rank's first
+    /// row and just after its last row (fewer at the global edges; empty on
+    /// a rank with no rows). Each has shape ``(rows, *shape[1:])``.
+    /// Collective (``MPI_Isend``/``MPI_Irecv`` between owners).
+    #[pyo3(signature = (width=1))]
+    fn halo_exchange<'py>(&self, py: Python<'py>, width: i64) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let w = checked_size(width, "width").py()?;
+        each!(&self.inner, AnyTensor, v => {
+            let h = py.detach(|| v.halo_exchange(w)).py()?;
+            let ls: Vec<usize> = h.lower.shape().to_vec();
+            let us: Vec<usize> = h.upper.shape().to_vec();
+            Ok((
+                vec_to_numpy(py, h.lower.into_raw_vec_and_offset().0, &ls)?,
+                vec_to_numpy(py, h.upper.into_raw_vec_and_offset().0, &us)?,
+            ))
+        })
+    }
+    /// This rank's block with ``width`` ghost rows above and below attached
+    /// (a new array of shape ``(lower + local rows + upper, *shape[1:])``).
+    /// Collective.
+    #[pyo3(signature = (width=1))]
+    fn local_with_halo<'py>(&self, py: Python<'py>, width: i64) -> PyResult<Bound<'py, PyAny>> {
+        let w = checked_size(width, "width").py()?;
+        each!(&self.inner, AnyTensor, v => {
+            let a = py.detach(|| v.local_with_halo(w)).py()?;
+            let s = a.shape().to_vec();
+            vec_to_numpy(py, a.into_raw_vec_and_offset().0, &s)
+        })
+    }
+    fn __len__(&self) -> usize {
+        each!(&self.inner, AnyTensor, v => v.shape()[0])
+    }
+    fn __repr__(&self) -> String {
+        each!(&self.inner, AnyTensor, v => format!(
+            "<dtl.DistributedTensor shape={:?} local_shape={:?} dtype={}>",
+            v.shape(), v.local_shape(), element_dtype(v.local())
+        ))
+    }
+}
+

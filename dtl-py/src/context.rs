@@ -1,0 +1,298 @@
+//! `dtl.Environment` and `dtl.Context`.
+
+use std::sync::Once;
+
+use dtl_core::{Context, Environment};
+use pyo3::prelude::*;
+
+use crate::errors::{invalid, IntoPy};
+
+/// Keeps MPI initialised for the whole interpreter (Python objects come and
+/// go; MPI cannot be initialised twice). `dtl/__init__.py` registers
+/// `_finalize` with `atexit`.
+pub fn ensure_mpi() -> PyResult<()> {
+    static PIN: Once = Once::new();
+    let mut res = Ok(());
+    PIN.call_once(|| res = Environment::pin());
+    res.py()
+}
+
+/// Finalises MPI at interpreter exit if dtl initialised it (not when mpi4py
+/// or the host did). Collective over MPI_COMM_WORLD.
+#[pyfunction]
+pub fn _finalize() {
+    Environment::finalize_at_exit();
+}
+
+/// Reference-counted handle on dtl's backends (MPI; CUDA/NCCL detection).
+///
+/// The first handle initialises MPI (``MPI_Init_thread`` requesting
+/// ``MPI_THREAD_MULTIPLE``) unless mpi4py or the host already did, in which
+/// case dtl adopts it and never finalises it. Use as a context manager::
+///
+///     with dtl.Environment() as env:
+///         ctx = env.make_world_context()
+///
+/// Not collective by itself, but the first creation in a process initialises
+/// MPI, which is collective over ``MPI_COMM_WORLD``.
+#[pyclass(name = "Environment", module = "dtl")]
+pub struct PyEnvironment {
+    env: Option<Environment>,
+}
+
+impl PyEnvironment {
+    fn env(&self) -> PyResult<&Environment> {
+        self.env.as_ref().ok_or_else(|| {
+            crate::errors::to_py(dtl_core::Error::InvalidState("this Environment handle was released".into()))
+        })
+    }
+}
+
+#[pymethods]
+impl PyEnvironment {
+    #[new]
+    fn new() -> PyResult<Self> {
+        ensure_mpi()?;
+        Ok(PyEnvironment { env: Some(Environment::new().py()?) })
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// Releases this handle (``ref_count()`` drops by one).
+    fn __exit__(&mut self, _a: Option<Bound<'_, PyAny>>, _b: Option<Bound<'_, PyAny>>, _c: Option<Bound<'_, PyAny>>) {
+        self.env = None;
+    }
+
+    /// A :class:`Context` over all ranks (``MPI_Comm_dup(MPI_COMM_WORLD)``).
+    /// ``device_id`` selects a GPU for device placement. Collective.
+    #[pyo3(signature = (device_id=None))]
+    fn make_world_context(&self, py: Python<'_>, device_id: Option<i32>) -> PyResult<PyContext> {
+        let _ = self.env()?;
+        let ctx = py.detach(Context::world).py()?;
+        PyContext::with_device(ctx, device_id)
+    }
+
+    /// A single-process :class:`Context` (``MPI_COMM_SELF``): rank 0 of 1.
+    /// Not collective.
+    fn make_cpu_context(&self) -> PyResult<PyContext> {
+        let _ = self.env()?;
+        Ok(PyContext { ctx: Context::self_only().py()? })
+    }
+
+    /// ``True``: MPI is dtl's engine and always compiled in.
+    #[getter]
+    fn has_mpi(&self) -> bool {
+        true
+    }
+    /// ``True`` if a CUDA driver with at least one device is usable.
+    #[getter]
+    fn has_cuda(&self) -> bool {
+        dtl_gpu::has_cuda()
+    }
+    /// ``False``: dtl has no HIP backend.
+    #[getter]
+    fn has_hip(&self) -> bool {
+        false
+    }
+    /// ``True`` if the NCCL library can be loaded and CUDA is usable.
+    #[getter]
+    fn has_nccl(&self) -> bool {
+        dtl_gpu::has_cuda() && dtl_gpu::has_nccl()
+    }
+    /// ``False``: dtl has no SHMEM backend.
+    #[getter]
+    fn has_shmem(&self) -> bool {
+        false
+    }
+    /// MPI thread support granted, e.g. ``"MPI_THREAD_MULTIPLE"``.
+    #[getter]
+    fn thread_level(&self) -> PyResult<&'static str> {
+        Ok(self.env()?.thread_level().name())
+    }
+    /// The MPI library's version string (``MPI_Get_library_version``).
+    #[getter]
+    fn mpi_library_version(&self) -> PyResult<String> {
+        Ok(self.env()?.mpi_library_version())
+    }
+    /// MPI standard version ``(major, minor)``.
+    #[getter]
+    fn mpi_version(&self) -> PyResult<(i32, i32)> {
+        Ok(self.env()?.mpi_version())
+    }
+
+    /// ``True`` while any Environment handle exists in this process.
+    #[staticmethod]
+    fn is_initialized() -> bool {
+        Environment::is_initialized()
+    }
+    /// Number of live Environment handles in this process.
+    #[staticmethod]
+    fn ref_count() -> usize {
+        Environment::ref_count()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<dtl.Environment refs={} valid={}>", Environment::ref_count(), self.env.is_some())
+    }
+}
+
+/// An execution context: a communicator dtl owns (one ``MPI_Comm_dup`` per
+/// context) plus a placement domain.
+///
+/// ``Context()`` spans ``MPI_COMM_WORLD``; ``Context(comm=c)`` spans any
+/// mpi4py intra-communicator ``c`` (dtl duplicates it and never frees it).
+/// ``device_id`` selects a GPU for device placement. Creation is collective
+/// over the communicator. Usable as a context manager.
+#[pyclass(name = "Context", module = "dtl", frozen)]
+pub struct PyContext {
+    pub ctx: Context,
+}
+
+impl PyContext {
+    fn with_device(ctx: Context, device_id: Option<i32>) -> PyResult<Self> {
+        let ctx = match device_id {
+            Some(d) if d >= 0 => ctx.with_device(d).py()?,
+            Some(-1) | None => ctx,
+            Some(d) => return Err(invalid(format!("device_id must be >= 0 (or -1/None for CPU only), got {d}"))),
+        };
+        Ok(PyContext { ctx })
+    }
+}
+
+#[pymethods]
+impl PyContext {
+    #[new]
+    #[pyo3(signature = (comm=None, device_id=None))]
+    fn new(py: Python<'_>, comm: Option<Bound<'_, PyAny>>, device_id: Option<i32>) -> PyResult<Self> {
+        ensure_mpi()?;
+        let ctx = match comm {
+            None => py.detach(Context::world).py()?,
+            Some(c) if c.is_none() => py.detach(Context::world).py()?,
+            Some(c) => {
+                let mpi = py.import("mpi4py.MPI").map_err(|_| {
+                    invalid("comm= needs an mpi4py communicator, but mpi4py is not importable")
+                })?;
+                if !c.is_instance(&mpi.getattr("Intracomm")?)? {
+                    return Err(invalid(format!(
+                        "comm must be an mpi4py intra-communicator (mpi4py.MPI.Intracomm), got {}",
+                        c.get_type().name()?
+                    )));
+                }
+                if c.eq(mpi.getattr("COMM_NULL")?)? {
+                    return Err(invalid("comm is MPI.COMM_NULL; pass a live communicator"));
+                }
+                let theirs: String = mpi.getattr("Get_library_version")?.call0()?.extract()?;
+                let ours = dtl_core::Environment::new().py()?.mpi_library_version();
+                if theirs.trim() != ours.trim() {
+                    return Err(crate::errors::to_py(dtl_core::Error::Backend(format!(
+                        "mpi4py is linked against a different MPI library than dtl: mpi4py has {:?}, dtl has {:?}",
+                        theirs.lines().next().unwrap_or(""),
+                        ours.lines().next().unwrap_or("")
+                    ))));
+                }
+                let h: u64 = mpi.getattr("_handleof")?.call1((&c,))?.extract()?;
+                let raw = dtl_core::raw::comm_from_int(h).py()?;
+                // SAFETY: `raw` comes from a live mpi4py communicator of the
+                // same MPI library (checked above); dtl only duplicates it.
+                unsafe { Context::from_raw(raw) }.py()?
+            }
+        };
+        PyContext::with_device(ctx, device_id)
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+    fn __exit__(&self, _a: Option<Bound<'_, PyAny>>, _b: Option<Bound<'_, PyAny>>, _c: Option<Bound<'_, PyAny>>) {}
+
+    /// This process's rank in the context, ``0 .. size-1``.
+    #[getter]
+    fn rank(&self) -> usize {
+        self.ctx.rank()
+    }
+    /// Number of ranks in the context.
+    #[getter]
+    fn size(&self) -> usize {
+        self.ctx.size()
+    }
+    /// ``True`` on rank 0.
+    #[getter]
+    fn is_root(&self) -> bool {
+        self.ctx.is_root()
+    }
+    /// GPU device id, ``-1`` for CPU only.
+    #[getter]
+    fn device_id(&self) -> i32 {
+        self.ctx.device_id().unwrap_or(-1)
+    }
+    /// ``True`` if a GPU device was selected.
+    #[getter]
+    fn has_device(&self) -> bool {
+        self.ctx.device_id().is_some()
+    }
+    /// ``True``: every context has an MPI domain.
+    #[getter]
+    fn has_mpi(&self) -> bool {
+        true
+    }
+    /// ``True`` if a device was selected and CUDA is usable.
+    #[getter]
+    fn has_cuda(&self) -> bool {
+        self.ctx.device_id().is_some() && dtl_gpu::has_cuda()
+    }
+    /// ``False`` until NCCL support lands.
+    #[getter]
+    fn has_nccl(&self) -> bool {
+        false
+    }
+    /// ``DTL_NCCL_MODE_*``, or ``-1`` without NCCL.
+    #[getter]
+    fn nccl_mode(&self) -> i32 {
+        -1
+    }
+    /// Whether collectives check that ranks agree on their arguments (on by
+    /// default; one small ``MPI_Allreduce`` per call). Settable.
+    #[getter]
+    fn get_collective_checks(&self) -> bool {
+        self.ctx.collective_checks()
+    }
+    #[setter]
+    fn set_collective_checks(&self, on: bool) {
+        self.ctx.set_collective_checks(on);
+    }
+
+    /// Blocks until every rank of the context has called it
+    /// (``MPI_Barrier``). Collective.
+    fn barrier(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.ctx.barrier()).py()
+    }
+    /// Local memory fence (a sequentially consistent fence); not collective.
+    fn fence(&self) {
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+    }
+    /// A new context with a duplicated communicator (``MPI_Comm_dup``).
+    /// Collective.
+    fn dup(&self, py: Python<'_>) -> PyResult<PyContext> {
+        Ok(PyContext { ctx: py.detach(|| self.ctx.dup()).py()? })
+    }
+    /// Splits into sub-contexts by ``color``, ranked by ``key`` then rank
+    /// (``MPI_Comm_split``). ``color=None`` (``MPI_UNDEFINED``) returns
+    /// ``None`` on that rank. Collective.
+    ///
+    /// Raises ``InvalidArgumentError`` for a negative color.
+    #[pyo3(signature = (color, key=0))]
+    fn split(&self, py: Python<'_>, color: Option<i32>, key: i32) -> PyResult<Option<PyContext>> {
+        let r = py.detach(|| self.ctx.split(color, key)).py()?;
+        Ok(r.map(|ctx| PyContext { ctx }))
+    }
+    /// A copy of this context bound to GPU ``device_id``.
+    fn with_cuda(&self, device_id: i32) -> PyResult<PyContext> {
+        Ok(PyContext { ctx: self.ctx.with_device(device_id).py()? })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<dtl.Context rank={} size={} device_id={}>", self.ctx.rank(), self.ctx.size(), self.device_id())
+    }
+}

@@ -1,0 +1,63 @@
+//! The native module `dtl._dtl` behind the Python package `dtl`.
+//!
+//! Thin by design: argument conversion, dtype dispatch, GIL release around
+//! MPI, and error mapping. All logic lives in `dtl-core`.
+
+use pyo3::prelude::*;
+
+mod collectives;
+mod containers;
+mod context;
+mod dtype;
+mod errors;
+
+/// `True`: dtl is built on MPI.
+#[pyfunction]
+fn has_mpi() -> bool {
+    true
+}
+
+/// `True` if a CUDA driver with at least one device is usable (never raises).
+#[pyfunction]
+fn has_cuda() -> bool {
+    dtl_gpu::has_cuda()
+}
+
+/// Why CUDA is or is not usable, one line.
+#[pyfunction]
+fn cuda_status() -> String {
+    dtl_gpu::cuda_status()
+}
+
+/// The symbolic name of a numeric status code.
+#[pyfunction]
+fn status_name(code: i32) -> &'static str {
+    dtl_core::error::status_name(code)
+}
+
+#[pymodule]
+fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", dtl_core::VERSION)?;
+    m.add_function(wrap_pyfunction!(has_mpi, m)?)?;
+    m.add_function(wrap_pyfunction!(has_cuda, m)?)?;
+    m.add_function(wrap_pyfunction!(cuda_status, m)?)?;
+    m.add_function(wrap_pyfunction!(status_name, m)?)?;
+    m.add_function(wrap_pyfunction!(context::_finalize, m)?)?;
+    m.add_class::<context::PyEnvironment>()?;
+    m.add_class::<context::PyContext>()?;
+    m.add_class::<containers::PyDistributedVector>()?;
+    m.add_class::<containers::PyDistributedArray>()?;
+    m.add_class::<containers::PyDistributedTensor>()?;
+    m.add_class::<containers::LocalViewOwner>()?;
+    m.add_function(wrap_pyfunction!(collectives::_allreduce, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_reduce, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_broadcast, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_gather, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_scatter, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_allgather, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_allgatherv, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_alltoall, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_scan, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_agree, m)?)?;
+    Ok(())
+}

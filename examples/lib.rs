@@ -1,0 +1,1 @@
+//! Shared nothing: this package only hosts the Rust examples under `rust/`.
