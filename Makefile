@@ -100,10 +100,10 @@ test-c: build
 	$(MAKE) -C examples/c run NPS="$(NPS)" MPIRUN="$(MPIRUN)"
 
 test-python: build-py
-	$(PY) -m pytest -q dtl-py/tests
+	$(PY) -m pytest -q -p no:cacheprovider dtl-py/tests
 	for np in $(PYTEST_NPS); do \
 	  echo "== pytest --with-mpi, np=$$np"; \
-	  $(MPIRUN) -np $$np $(PY) -m pytest -q --with-mpi dtl-py/tests; \
+	  $(MPIRUN) -np $$np $(PY) -m pytest -q -p no:cacheprovider --with-mpi dtl-py/tests; \
 	done
 
 test-demo: build-py

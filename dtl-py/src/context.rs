@@ -174,14 +174,14 @@ impl PyContext {
                 let mpi = py.import("mpi4py.MPI").map_err(|_| {
                     invalid("comm= needs an mpi4py communicator, but mpi4py is not importable")
                 })?;
+                if c.is_instance(&mpi.getattr("Comm")?)? && c.eq(mpi.getattr("COMM_NULL")?)? {
+                    return Err(invalid("comm is MPI.COMM_NULL; pass a live communicator"));
+                }
                 if !c.is_instance(&mpi.getattr("Intracomm")?)? {
                     return Err(invalid(format!(
                         "comm must be an mpi4py intra-communicator (mpi4py.MPI.Intracomm), got {}",
                         c.get_type().name()?
                     )));
-                }
-                if c.eq(mpi.getattr("COMM_NULL")?)? {
-                    return Err(invalid("comm is MPI.COMM_NULL; pass a live communicator"));
                 }
                 let theirs: String = mpi.getattr("Get_library_version")?.call0()?.extract()?;
                 let ours = dtl_core::Environment::new().py()?.mpi_library_version();

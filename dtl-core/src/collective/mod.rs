@@ -63,6 +63,44 @@ fn displs(counts: &[i32]) -> Result<Vec<i32>> {
     Ok(d)
 }
 
+/// A zero-filled buffer of `n` elements whose pointer is a real allocation
+/// even when `n == 0`. An empty `Vec<u8>` points at address 1, which Open MPI
+/// reads as `MPI_IN_PLACE` ((void *)1) and rejects (MPI_ERR_ARG).
+fn buffer<T: Element>(n: usize) -> Vec<T> {
+    let mut v = Vec::with_capacity(n.max(1));
+    v.resize(n, T::default());
+    v
+}
+
+/// `s`, or an empty slice of `scratch` when `s` is empty (see [`buffer`]).
+fn nz<'a, T>(s: &'a [T], scratch: &'a [T; 1]) -> &'a [T] {
+    if s.is_empty() {
+        &scratch[..0]
+    } else {
+        s
+    }
+}
+
+/// Mutable counterpart of [`nz`].
+fn nz_mut<'a, T>(s: &'a mut [T], scratch: &'a mut [T; 1]) -> &'a mut [T] {
+    if s.is_empty() {
+        &mut scratch[..0]
+    } else {
+        s
+    }
+}
+
+/// MPI copies a lone contribution unchanged (one rank, or rank 1 of an
+/// exscan), so a logical op can leave a value like 2 where 1 is meant. dtl
+/// always returns 0 or 1 for LAND/LOR/LXOR.
+fn normalize_logical<T: Element>(op: ReduceOp, out: &mut [T]) {
+    if matches!(op, ReduceOp::LAnd | ReduceOp::LOr | ReduceOp::LXor) {
+        for x in out {
+            *x = if x.truthy() { T::ONE } else { T::ZERO };
+        }
+    }
+}
+
 impl Context {
     /// Checks that every rank passed the same value for each named field.
     /// One `MPI_Allreduce(MAX)` over `2 * fields.len()` integers. Collective.
@@ -131,6 +169,8 @@ impl Context {
     /// [`Error::Mismatch`] if lengths, dtypes or roots differ;
     /// [`Error::InvalidArgument`] if `root >= size`.
     pub fn broadcast<T: Element>(&self, buf: &mut [T], root: usize) -> Result<()> {
+        let mut scratch = [T::default()];
+        let buf = nz_mut(buf, &mut scratch);
         self.agree_root::<T>("broadcast", root, &[("length", buf.len() as i64)])?;
         count_i32(buf.len(), "broadcast buffer")?;
         self.comm().process_at_rank(root as i32).broadcast_into(buf);
@@ -145,7 +185,10 @@ impl Context {
         let mut n = [data.len() as u64];
         let err = count_i32(data.len(), "broadcast data").err();
         self.root_verdict(root, err, &mut n)?;
-        let mut out = if self.rank() == root { data.to_vec() } else { vec![T::default(); n[0] as usize] };
+        let mut out = buffer::<T>(n[0] as usize);
+        if self.rank() == root {
+            out.copy_from_slice(data);
+        }
         self.comm().process_at_rank(root as i32).broadcast_into(&mut out[..]);
         Ok(out)
     }
@@ -158,13 +201,16 @@ impl Context {
     /// [`Error::Mismatch`] if lengths, dtypes, ops or roots differ;
     /// [`Error::InvalidArgument`] for a bitwise/logical op on floats.
     pub fn reduce<T: Element>(&self, send: &[T], op: ReduceOp, root: usize) -> Result<Option<Vec<T>>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         self.agree_root::<T>("reduce", root, &[("length", send.len() as i64), ("op", op as i64)])?;
         op.check_for::<T>()?;
         count_i32(send.len(), "reduce buffer")?;
         let proc = self.comm().process_at_rank(root as i32);
         if self.rank() == root {
-            let mut out = vec![T::default(); send.len()];
+            let mut out = buffer::<T>(send.len());
             proc.reduce_into_root(send, &mut out[..], op.mpi());
+            normalize_logical(op, &mut out);
             Ok(Some(out))
         } else {
             proc.reduce_into(send, op.mpi());
@@ -180,6 +226,9 @@ impl Context {
     /// As [`Context::reduce`]; [`Error::InvalidArgument`] if
     /// `recv.len() != send.len()`.
     pub fn allreduce_into<T: Element>(&self, send: &[T], recv: &mut [T], op: ReduceOp) -> Result<()> {
+        let (s1, mut s2) = ([T::default()], [T::default()]);
+        let send = nz(send, &s1);
+        let recv = nz_mut(recv, &mut s2);
         if send.len() != recv.len() {
             return Err(Error::InvalidArgument(format!(
                 "recv has {} elements but send has {}; they must be equal",
@@ -191,12 +240,13 @@ impl Context {
         op.check_for::<T>()?;
         count_i32(send.len(), "allreduce buffer")?;
         self.comm().all_reduce_into(send, recv, op.mpi());
+        normalize_logical(op, recv);
         Ok(())
     }
 
     /// Like [`Context::allreduce_into`], returning a new vector. Collective.
     pub fn allreduce<T: Element>(&self, send: &[T], op: ReduceOp) -> Result<Vec<T>> {
-        let mut out = vec![T::default(); send.len()];
+        let mut out = buffer::<T>(send.len());
         self.allreduce_into(send, &mut out, op)?;
         Ok(out)
     }
@@ -213,11 +263,13 @@ impl Context {
     /// on `root` (`MPI_Gather`): `Some(v)` with `size * send.len()` elements
     /// on the root, `None` elsewhere. Collective.
     pub fn gather<T: Element>(&self, send: &[T], root: usize) -> Result<Option<Vec<T>>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         self.agree_root::<T>("gather", root, &[("length", send.len() as i64)])?;
         count_i32(send.len() * self.size(), "gather result")?;
         let proc = self.comm().process_at_rank(root as i32);
         if self.rank() == root {
-            let mut out = vec![T::default(); send.len() * self.size()];
+            let mut out = buffer::<T>(send.len() * self.size());
             proc.gather_into_root(send, &mut out[..]);
             Ok(Some(out))
         } else {
@@ -230,6 +282,8 @@ impl Context {
     /// on `root` (`MPI_Gather` of the counts, then `MPI_Gatherv`). On the
     /// root returns `Some((data, counts))`. Collective.
     pub fn gatherv<T: Element>(&self, send: &[T], root: usize) -> Result<Option<(Vec<T>, Vec<usize>)>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         let counts = self.gather(&[send.len() as u64], root)?;
         count_i32(send.len(), "gatherv send buffer")?;
         let proc = self.comm().process_at_rank(root as i32);
@@ -238,7 +292,7 @@ impl Context {
                 let c: Vec<usize> = c.into_iter().map(|x| x as usize).collect();
                 let ci = counts_i32(&c, "gatherv count")?;
                 let d = displs(&ci)?;
-                let mut out = vec![T::default(); c.iter().sum()];
+                let mut out = buffer::<T>(c.iter().sum());
                 {
                     let mut part = PartitionMut::new(&mut out[..], &ci[..], &d[..]);
                     proc.gather_varcount_into_root(send, &mut part);
@@ -260,6 +314,8 @@ impl Context {
     /// [`Error::InvalidArgument`] on every rank if the root's length is not
     /// a multiple of `size`.
     pub fn scatter<T: Element>(&self, send: &[T], root: usize) -> Result<Vec<T>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         self.agree_root::<T>("scatter", root, &[])?;
         let size = self.size();
         let mut chunk = [(send.len() / size) as u64];
@@ -272,7 +328,7 @@ impl Context {
             count_i32(send.len(), "scatter data").err()
         };
         self.root_verdict(root, err, &mut chunk)?;
-        let mut out = vec![T::default(); chunk[0] as usize];
+        let mut out = buffer::<T>(chunk[0] as usize);
         let proc = self.comm().process_at_rank(root as i32);
         if self.rank() == root {
             proc.scatter_into_root(send, &mut out[..]);
@@ -290,6 +346,8 @@ impl Context {
     /// [`Error::InvalidArgument`] on every rank if the root's `counts` does
     /// not have `size` entries summing to `send.len()`.
     pub fn scatterv<T: Element>(&self, send: &[T], counts: &[usize], root: usize) -> Result<Vec<T>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         self.agree_root::<T>("scatterv", root, &[])?;
         let size = self.size();
         let err = if counts.len() != size {
@@ -315,7 +373,7 @@ impl Context {
         } else {
             proc.scatter_into(&mut mine[..]);
         }
-        let mut out = vec![T::default(); mine[0] as usize];
+        let mut out = buffer::<T>(mine[0] as usize);
         if self.rank() == root {
             let ci = counts_i32(counts, "scatterv count")?;
             let d = displs(&ci)?;
@@ -330,9 +388,11 @@ impl Context {
     /// Concatenates every rank's `send` (all the same length) in rank order
     /// on every rank (`MPI_Allgather`). Collective.
     pub fn allgather<T: Element>(&self, send: &[T]) -> Result<Vec<T>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         self.agree("allgather", &[("dtype", T::DTYPE as i64), ("length", send.len() as i64)])?;
         count_i32(send.len() * self.size(), "allgather result")?;
-        let mut out = vec![T::default(); send.len() * self.size()];
+        let mut out = buffer::<T>(send.len() * self.size());
         self.comm().all_gather_into(send, &mut out[..]);
         Ok(out)
     }
@@ -341,13 +401,15 @@ impl Context {
     /// on every rank, with the per-rank counts (`MPI_Allgather` of the
     /// counts, then `MPI_Allgatherv`). Collective.
     pub fn allgatherv<T: Element>(&self, send: &[T]) -> Result<(Vec<T>, Vec<usize>)> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         self.agree("allgatherv", &[("dtype", T::DTYPE as i64)])?;
         let mut c64 = vec![0u64; self.size()];
         self.comm().all_gather_into(&[send.len() as u64][..], &mut c64[..]);
         let c: Vec<usize> = c64.into_iter().map(|x| x as usize).collect();
         let ci = counts_i32(&c, "allgatherv count")?;
         let d = displs(&ci)?;
-        let mut out = vec![T::default(); c.iter().sum()];
+        let mut out = buffer::<T>(c.iter().sum());
         {
             let mut part = PartitionMut::new(&mut out[..], &ci[..], &d[..]);
             self.comm().all_gather_varcount_into(send, &mut part);
@@ -363,6 +425,8 @@ impl Context {
     /// [`Error::InvalidArgument`] if `send.len()` is not a multiple of
     /// `size`; [`Error::Mismatch`] if ranks disagree on the chunk length.
     pub fn alltoall<T: Element>(&self, send: &[T]) -> Result<Vec<T>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         let size = self.size();
         let bad = send.len() % size != 0;
         self.agree(
@@ -376,7 +440,7 @@ impl Context {
             )));
         }
         count_i32(send.len(), "alltoall buffer")?;
-        let mut out = vec![T::default(); send.len()];
+        let mut out = buffer::<T>(send.len());
         self.comm().all_to_all_into(send, &mut out[..]);
         Ok(out)
     }
@@ -391,6 +455,8 @@ impl Context {
     /// [`Error::InvalidArgument`] if `send_counts` does not have `size`
     /// entries summing to `send.len()`.
     pub fn alltoallv<T: Element>(&self, send: &[T], send_counts: &[usize]) -> Result<(Vec<T>, Vec<usize>)> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         let size = self.size();
         let bad = send_counts.len() != size || send_counts.iter().sum::<usize>() != send.len();
         self.agree("alltoallv", &[("dtype", T::DTYPE as i64), ("argument validity", i64::from(bad))])?;
@@ -411,7 +477,7 @@ impl Context {
         let rci = counts_i32(&rc, "alltoallv receive count")?;
         let sd = displs(&sci)?;
         let rd = displs(&rci)?;
-        let mut out = vec![T::default(); rc.iter().sum()];
+        let mut out = buffer::<T>(rc.iter().sum());
         {
             let sp = MpiPartition::new(send, &sci[..], &sd[..]);
             let mut rp = PartitionMut::new(&mut out[..], &rci[..], &rd[..]);
@@ -423,11 +489,14 @@ impl Context {
     /// Inclusive prefix reduction over ranks, element-wise: rank `r` gets
     /// `send_0 op … op send_r` (`MPI_Scan`). Collective.
     pub fn scan<T: Element>(&self, send: &[T], op: ReduceOp) -> Result<Vec<T>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         self.agree("scan", &[("dtype", T::DTYPE as i64), ("length", send.len() as i64), ("op", op as i64)])?;
         op.check_for::<T>()?;
         count_i32(send.len(), "scan buffer")?;
-        let mut out = vec![T::default(); send.len()];
+        let mut out = buffer::<T>(send.len());
         self.comm().scan_into(send, &mut out[..], op.mpi());
+        normalize_logical(op, &mut out);
         Ok(out)
     }
 
@@ -436,14 +505,17 @@ impl Context {
     /// (0 for sum, 1 for prod, +inf/MAX for min, …), which MPI leaves
     /// undefined (`MPI_Exscan`). Collective.
     pub fn exscan<T: Element>(&self, send: &[T], op: ReduceOp) -> Result<Vec<T>> {
+        let scratch = [T::default()];
+        let send = nz(send, &scratch);
         self.agree("exscan", &[("dtype", T::DTYPE as i64), ("length", send.len() as i64), ("op", op as i64)])?;
         op.check_for::<T>()?;
         count_i32(send.len(), "exscan buffer")?;
-        let mut out = vec![op.identity::<T>(); send.len()];
+        let mut out = buffer::<T>(send.len());
         self.comm().exclusive_scan_into(send, &mut out[..], op.mpi());
         if self.rank() == 0 {
             out.fill(op.identity::<T>());
         }
+        normalize_logical(op, &mut out);
         Ok(out)
     }
 }

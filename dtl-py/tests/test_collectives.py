@@ -1,0 +1,162 @@
+import numpy as np
+import pytest
+
+import dtl
+from conftest import DTYPES
+
+
+def rank_values(size, dtype, k=3):
+    """What rank r contributes: r + j for j in 0..k (small, fits every dtype)."""
+    return [np.arange(k, dtype=dtype) + r for r in range(size)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_allreduce_every_op(ctx, dtype):
+    vals = rank_values(ctx.size, dtype)
+    mine = vals[ctx.rank]
+    stack = np.stack(vals)
+    np.testing.assert_array_equal(dtl.allreduce(ctx, mine, op=dtl.SUM), stack.sum(axis=0, dtype=dtype))
+    np.testing.assert_array_equal(dtl.allreduce(ctx, mine, op=dtl.MIN), stack.min(axis=0))
+    np.testing.assert_array_equal(dtl.allreduce(ctx, mine, op=dtl.MAX), stack.max(axis=0))
+    small = (np.arange(3) % 2 + 1).astype(dtype)
+    np.testing.assert_array_equal(dtl.allreduce(ctx, small, op=dtl.PROD), small ** ctx.size)
+    if np.issubdtype(dtype, np.integer):
+        np.testing.assert_array_equal(dtl.allreduce(ctx, mine, op=dtl.BOR), np.bitwise_or.reduce(stack, axis=0))
+        np.testing.assert_array_equal(dtl.allreduce(ctx, mine, op=dtl.BAND), np.bitwise_and.reduce(stack, axis=0))
+        np.testing.assert_array_equal(dtl.allreduce(ctx, mine, op=dtl.BXOR), np.bitwise_xor.reduce(stack, axis=0))
+        np.testing.assert_array_equal(dtl.allreduce(ctx, mine, op=dtl.LAND), np.all(stack != 0, axis=0).astype(dtype))
+        np.testing.assert_array_equal(dtl.allreduce(ctx, mine, op=dtl.LOR), np.any(stack != 0, axis=0).astype(dtype))
+    else:
+        with pytest.raises(dtl.InvalidArgumentError, match="integer dtypes only"):
+            dtl.allreduce(ctx, mine, op=dtl.BXOR)
+
+
+def test_scalar_rule(ctx):
+    n = ctx.size
+    s = dtl.allreduce(ctx, 42.0, op=dtl.SUM)
+    assert isinstance(s, float) and s == 42.0 * n
+    i = dtl.allreduce(ctx, ctx.rank, op=dtl.MAX)
+    assert isinstance(i, int) and i == n - 1
+    f32 = dtl.allreduce(ctx, np.float32(1.5))
+    assert isinstance(f32, np.float32) and f32 == 1.5 * n
+    arr = dtl.allreduce(ctx, np.array([1.0, 2.0, 3.0]))
+    assert isinstance(arr, np.ndarray) and arr.shape == (3,)
+    np.testing.assert_array_equal(arr, np.array([1.0, 2.0, 3.0]) * n)
+    m = dtl.allreduce(ctx, np.ones((2, 3), dtype=np.int32))
+    assert m.shape == (2, 3) and np.all(m == n)
+
+
+def test_guide_collective_examples(ctx):
+    local_value = np.array([ctx.rank * 10.0])
+    global_sum = dtl.allreduce(ctx, local_value, op=dtl.SUM)
+    np.testing.assert_array_equal(global_sum, [10.0 * sum(range(ctx.size))])
+    global_max = dtl.reduce(ctx, local_value, op=dtl.MAX, root=0)
+    if ctx.is_root:
+        np.testing.assert_array_equal(global_max, [10.0 * (ctx.size - 1)])
+    else:
+        assert global_max is None
+    data = np.array([1.0, 2.0, 3.0]) if ctx.is_root else np.zeros(3)
+    np.testing.assert_array_equal(dtl.broadcast(ctx, data, root=0), [1.0, 2.0, 3.0])
+    my_data = np.array([ctx.rank])
+    gathered = dtl.gather(ctx, my_data, root=0)
+    if ctx.is_root:
+        assert gathered.shape == (ctx.size, 1)
+        np.testing.assert_array_equal(gathered[:, 0], np.arange(ctx.size))
+    else:
+        assert gathered is None
+    all_data = np.arange(ctx.size * 3).reshape(ctx.size, 3) if ctx.is_root else np.empty((ctx.size, 3))
+    my_chunk = dtl.scatter(ctx, all_data, root=0)
+    assert my_chunk.shape == (3,)
+    np.testing.assert_array_equal(my_chunk, np.arange(3) + 3 * ctx.rank)
+    all_gathered = dtl.allgather(ctx, my_data)
+    assert all_gathered.shape == (ctx.size, 1)
+    np.testing.assert_array_equal(all_gathered[:, 0], np.arange(ctx.size))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rooted_collectives_every_dtype(ctx, dtype):
+    root = ctx.size - 1
+    vals = rank_values(ctx.size, dtype)
+    red = dtl.reduce(ctx, vals[ctx.rank], op=dtl.SUM, root=root)
+    if ctx.rank == root:
+        np.testing.assert_array_equal(red, np.stack(vals).sum(axis=0, dtype=dtype))
+    b = dtl.broadcast(ctx, (np.arange(5) * 2).astype(dtype) if ctx.rank == root else None, root=root)
+    assert b.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(b, (np.arange(5) * 2).astype(dtype))
+    sc = dtl.broadcast(ctx, dtype(7) if ctx.rank == root else None, root=root)
+    assert sc == 7
+    g = dtl.gather(ctx, vals[ctx.rank].reshape(1, 3), root=root)
+    if ctx.rank == root:
+        assert g.shape == (ctx.size, 1, 3)
+        np.testing.assert_array_equal(g[:, 0, :], np.stack(vals))
+    src = (np.arange(ctx.size * 2) % 50).astype(dtype).reshape(ctx.size, 2)
+    s = dtl.scatter(ctx, src if ctx.rank == root else None, root=root)
+    np.testing.assert_array_equal(s, src[ctx.rank])
+    s1 = dtl.scatter(ctx, np.arange(ctx.size, dtype=dtype) if ctx.rank == root else None, root=root)
+    assert s1 == ctx.rank
+    ag = dtl.allgather(ctx, vals[ctx.rank])
+    np.testing.assert_array_equal(ag, np.stack(vals))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float64, np.uint8])
+def test_scan_exscan_alltoall_allgatherv(ctx, dtype):
+    vals = rank_values(ctx.size, dtype)
+    stack = np.stack(vals)
+    np.testing.assert_array_equal(dtl.scan(ctx, vals[ctx.rank]), stack[: ctx.rank + 1].sum(axis=0, dtype=dtype))
+    np.testing.assert_array_equal(dtl.exscan(ctx, vals[ctx.rank]), stack[: ctx.rank].sum(axis=0, dtype=dtype))
+    send = np.array([[10 * ctx.rank + d] for d in range(ctx.size)], dtype=dtype)
+    got = dtl.alltoall(ctx, send)
+    np.testing.assert_array_equal(got[:, 0], np.array([10 * s + ctx.rank for s in range(ctx.size)], dtype=dtype))
+    data, counts = dtl.allgatherv(ctx, np.full(ctx.rank, ctx.rank, dtype=dtype))
+    np.testing.assert_array_equal(counts, np.arange(ctx.size))
+    np.testing.assert_array_equal(data, np.concatenate([np.full(r, r, dtype=dtype) for r in range(ctx.size)]))
+
+
+def test_empty_arrays(ctx):
+    out = dtl.allreduce(ctx, np.zeros(0))
+    assert out.shape == (0,)
+    assert dtl.allgather(ctx, np.zeros(0, dtype=np.int8)).shape == (ctx.size, 0)
+
+
+def test_bad_op_and_root(ctx):
+    with pytest.raises(dtl.InvalidArgumentError, match="op must be one of"):
+        dtl.allreduce(ctx, 1.0, op="avg")
+    with pytest.raises(dtl.InvalidArgumentError, match=f"root must be in 0..{ctx.size - 1}"):
+        dtl.reduce(ctx, 1.0, root=ctx.size)
+    with pytest.raises(dtl.InvalidArgumentError, match="root"):
+        dtl.broadcast(ctx, 1.0, root=-1)
+    with pytest.raises(dtl.InvalidArgumentError, match="not supported"):
+        dtl.allreduce(ctx, np.array([True]))
+    with pytest.raises(dtl.InvalidArgumentError, match="dtype"):
+        dtl.allreduce(ctx, np.array([1 + 2j]))
+    with pytest.raises(dtl.InvalidArgumentError, match="dtl.Context"):
+        dtl.allreduce("not a context", 1.0)
+
+
+def test_scatter_wrong_leading_dimension(ctx):
+    bad = np.zeros((ctx.size + 1, 2)) if ctx.is_root else None
+    with pytest.raises(dtl.InvalidArgumentError, match=f"leading dimension equal to the context size {ctx.size}"):
+        dtl.scatter(ctx, bad, root=0)
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.scatter(ctx, np.float64(3.0) if ctx.is_root else None, root=0)
+    assert dtl.allreduce(ctx, 1) == ctx.size  # everyone still in step
+
+
+@pytest.mark.mpi(min_size=2)
+def test_mismatched_collective_sizes(ctx):
+    with pytest.raises(dtl.InvalidArgumentError, match="differs across ranks"):
+        dtl.allreduce(ctx, np.zeros(ctx.rank + 1))
+    with pytest.raises(dtl.InvalidArgumentError, match="differs across ranks"):
+        dtl.allgather(ctx, np.zeros(2 + ctx.rank))
+    with pytest.raises(dtl.InvalidArgumentError, match="differs across ranks"):
+        dtl.allreduce(ctx, np.zeros(3, dtype=np.float32 if ctx.rank == 0 else np.float64))
+    with pytest.raises(dtl.InvalidArgumentError, match="differs across ranks"):
+        dtl.allreduce(ctx, np.zeros((2, 3)) if ctx.rank == 0 else np.zeros((3, 2)))
+    assert dtl.allreduce(ctx, 1) == ctx.size
+
+
+def test_checks_can_be_turned_off(ctx):
+    d = ctx.dup()
+    assert d.collective_checks is True
+    d.collective_checks = False
+    assert dtl.allreduce(d, 2) == 2 * ctx.size
