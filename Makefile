@@ -39,14 +39,15 @@ all: build
 sys-deps: $(STAMPS)/sys-deps
 $(STAMPS)/sys-deps:
 	@mkdir -p $(STAMPS)
-	@if command -v mpicc >/dev/null && command -v mpirun >/dev/null && \
-	    ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then \
+	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust >= 1.85 (https://rustup.rs)" >&2; exit 1; }
+	@if command -v mpicc >/dev/null && command -v mpirun >/dev/null && command -v pkg-config >/dev/null && \
+	    ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && python3 -c "import venv, ensurepip" 2>/dev/null; then \
 	  echo "sys-deps: Open MPI and libclang present"; \
 	else \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
-	    libopenmpi-dev openmpi-bin libclang-dev pkg-config build-essential; \
+	    libopenmpi-dev openmpi-bin libclang-dev pkg-config build-essential python3-venv python3-dev; \
 	fi
 	@touch $@
 
