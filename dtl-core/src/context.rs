@@ -4,7 +4,7 @@
 //! so that dtl's traffic can never match a message of the user's. A
 //! [`Context`] is cheap to clone (an `Arc`); clones share the communicator.
 //!
-//! ```no_run
+//! ```
 //! use dtl_core::Context;
 //! let ctx = Context::world()?;                 // MPI_Comm_dup(MPI_COMM_WORLD)
 //! let half = ctx.split(Some((ctx.rank() % 2) as i32), 0)?.unwrap();

@@ -20,13 +20,14 @@
 //! `MPI_Finalize` are: every rank of the job must create and drop its
 //! environment in the same way.
 //!
-//! ```no_run
+//! ```
 //! use dtl_core::Environment;
 //! let env = Environment::new()?;          // MPI_Init_thread(MULTIPLE)
 //! let ctx = env.make_world_context()?;     // MPI_Comm_dup(MPI_COMM_WORLD)
 //! println!("rank {} of {}", ctx.rank(), ctx.size());
 //! # Ok::<(), dtl_core::Error>(())
-//! ```   // both dropped here: MPI_Comm_free, then MPI_Finalize
+//! // both dropped at the end: MPI_Comm_free, then MPI_Finalize
+//! ```
 
 use std::sync::Mutex;
 

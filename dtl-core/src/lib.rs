@@ -13,7 +13,7 @@
 //!
 //! Run under MPI: `mpirun -np 4 target/release/examples/hello`.
 //!
-//! ```no_run
+//! ```
 //! use dtl_core::{Environment, DistributedVector, ReduceOp};
 //!
 //! let env = Environment::new()?;                           // MPI_Init_thread

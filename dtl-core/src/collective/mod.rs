@@ -13,7 +13,7 @@
 //! Counts are in elements. A single message is limited to `i32::MAX`
 //! elements in this release.
 //!
-//! ```no_run
+//! ```
 //! use dtl_core::{Context, ReduceOp};
 //! let ctx = Context::world()?;
 //! let total = ctx.allreduce_scalar(ctx.rank() as f64, ReduceOp::Sum)?;   // MPI_Allreduce

@@ -12,7 +12,7 @@ use crate::error::Result;
 ///
 /// Derefs to [`Distributed1D`] for the queries, local access and gathers.
 ///
-/// ```no_run
+/// ```
 /// use dtl_core::{Context, DistributedArray};
 /// let ctx = Context::world()?;
 /// let a = DistributedArray::<i32>::with_value(&ctx, 10, 7)?;    // collective

@@ -6,7 +6,7 @@
 //!   local block an `ndarray` view; halo exchange for stencils.
 //!
 //! Each rank owns a contiguous local part, given by the container's
-//! [`Block`](crate::partition::Block) partition; `local()` and `local_mut()`
+//! [`crate::partition::Block`] partition; `local()` and `local_mut()`
 //! are plain slices of it (no communication). Construction, `gather*`,
 //! `resize` and the halo exchange are **collective**.
 
@@ -16,7 +16,7 @@ mod vector;
 
 pub use array::DistributedArray;
 pub use tensor::{DistributedTensor, Halo};
-pub use vector::DistributedVector;
+pub use vector::{Distributed1D, DistributedVector};
 
 use crate::context::Context;
 use crate::element::Element;
@@ -36,7 +36,7 @@ pub(crate) fn move_rows<T: Element>(
     new: &Block,
 ) -> Result<Vec<T>> {
     let size = ctx.size();
-    let my_rows = if row_len == 0 { 0 } else { data.len() / row_len };
+    let my_rows = data.len().checked_div(row_len).unwrap_or(0);
     let old = old_start..old_start + my_rows;
     let mut counts = vec![0usize; size];
     for (r, c) in counts.iter_mut().enumerate() {

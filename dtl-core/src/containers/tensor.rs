@@ -13,7 +13,7 @@ use crate::partition::{Block, Partition};
 /// `partition().range(r)` and every other axis whole. The local block is a
 /// C-contiguous `ndarray` of shape [`local_shape`](Self::local_shape).
 ///
-/// ```no_run
+/// ```
 /// use dtl_core::{Context, DistributedTensor};
 /// let ctx = Context::world()?;
 /// let mut t = DistributedTensor::<f32>::new(&ctx, &[100, 64, 64])?;   // collective

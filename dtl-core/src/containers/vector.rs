@@ -147,7 +147,7 @@ impl<T: Element> Distributed1D<T> {
 ///
 /// Derefs to [`Distributed1D`] for the queries, local access and gathers.
 ///
-/// ```no_run
+/// ```
 /// use dtl_core::{Context, DistributedVector, ReduceOp};
 /// let ctx = Context::world()?;
 /// let mut v = DistributedVector::<f64>::new(&ctx, 1000)?;   // collective
