@@ -507,9 +507,10 @@ dtl_status dtl_context_split(dtl_context_t ctx, int32_t color, int32_t key, dtl_
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
  * communication), a NULL out, or a dtype code outside 0..9 (e.g. 42);
- * DTL_ERROR_MISMATCH if ranks pass different sizes or dtypes, or only some
- * ranks pass an invalid argument; DTL_ERROR_MEMORY if the local part cannot
- * be allocated.
+ * when only some ranks pass an invalid argument, every rank returns
+ * DTL_ERROR_INVALID_ARGUMENT; DTL_ERROR_MISMATCH if ranks pass different
+ * (valid) sizes or dtypes; DTL_ERROR_MEMORY if the local part cannot be
+ * allocated.
  *
  * # Safety
  * out must be NULL or point to writable storage for a dtl_vector_t.
@@ -647,8 +648,8 @@ dtl_status dtl_vector_resize(dtl_vector_t vec, uint64_t new_size);
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec (at once, without
  * communication), a NULL result, an op code outside 0..9, or a logical or
- * bitwise op on a float dtype; DTL_ERROR_MISMATCH if ranks pass different
- * ops, or only some ranks pass an invalid argument.
+ * bitwise op on a float dtype (on every rank, when only some ranks pass an
+ * invalid argument); DTL_ERROR_MISMATCH if ranks pass different valid ops.
  *
  * # Safety
  * result must be NULL or point to at least dtype-size writable bytes.
@@ -668,8 +669,9 @@ dtl_status dtl_vector_reduce(dtl_vector_t vec, dtl_op op, void *result);
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
  * communication), a NULL or misaligned buffer with count > 0, a dtype or
  * op code outside 0..9, a logical or bitwise op on a float dtype, or count
- * over the limit; DTL_ERROR_MISMATCH if ranks pass different counts,
- * dtypes or ops, or only some ranks pass an invalid argument.
+ * over the limit (when only some ranks pass an invalid argument, every rank
+ * returns DTL_ERROR_INVALID_ARGUMENT); DTL_ERROR_MISMATCH if ranks pass
+ * different (valid) counts, dtypes or ops.
  *
  * # Safety
  * send must point to count readable elements and recv to count writable

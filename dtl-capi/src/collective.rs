@@ -42,8 +42,9 @@ fn check_buffer<T: Element>(p: *const c_void, n: usize, what: &str) -> Result<()
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
 /// communication), a NULL or misaligned buffer with count > 0, a dtype or
 /// op code outside 0..9, a logical or bitwise op on a float dtype, or count
-/// over the limit; DTL_ERROR_MISMATCH if ranks pass different counts,
-/// dtypes or ops, or only some ranks pass an invalid argument.
+/// over the limit (when only some ranks pass an invalid argument, every rank
+/// returns DTL_ERROR_INVALID_ARGUMENT); DTL_ERROR_MISMATCH if ranks pass
+/// different (valid) counts, dtypes or ops.
 ///
 /// # Safety
 /// send must point to count readable elements and recv to count writable

@@ -263,19 +263,13 @@ pub unsafe extern "C" fn dtl_context_split(
 }
 
 /// The error for an argument that is invalid on this rank in a collective
-/// call: first takes part in the agreement step (`Context::agree`, one
-/// `MPI_Allreduce`) that the dtl-core call would run on the other ranks, with
-/// the same op name and fields, the invalid value in place. If the other
-/// ranks passed something else, every rank (this one included) gets
-/// `Mismatch` instead of the others hanging in the collective; if every rank
-/// passed the same invalid value, every rank gets `err`.
-///
-/// `fields` must mirror the agreement fields of the dtl-core call exactly
-/// (same count and order), or MPI sees mismatched collectives.
+/// call: this rank still takes part in the agreement step
+/// (`Context::agree_or_reject`, one fixed-size `MPI_Allreduce`) that the
+/// dtl-core call runs on the other ranks, so they return an error of the
+/// same kind instead of hanging in the collective; this rank returns `err`.
 pub(crate) fn reject_collectively(ctx: &Context, op_name: &str, fields: &[(&str, i64)], err: Error) -> Error {
-    match ctx.agree(op_name, fields) {
-        Ok(()) => err,
-        Err(Error::Mismatch(m)) => Error::Mismatch(format!("{m}; on this rank: {err}")),
-        Err(other) => other,
+    match ctx.agree_or_reject(op_name, fields, Some(err)) {
+        Err(e) => e,
+        Ok(()) => Error::Internal(format!("{op_name}: a local error was lost in the agreement step")),
     }
 }

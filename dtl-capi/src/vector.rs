@@ -120,9 +120,10 @@ impl Handle for dtl_vector {
 ///
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
 /// communication), a NULL out, or a dtype code outside 0..9 (e.g. 42);
-/// DTL_ERROR_MISMATCH if ranks pass different sizes or dtypes, or only some
-/// ranks pass an invalid argument; DTL_ERROR_MEMORY if the local part cannot
-/// be allocated.
+/// when only some ranks pass an invalid argument, every rank returns
+/// DTL_ERROR_INVALID_ARGUMENT; DTL_ERROR_MISMATCH if ranks pass different
+/// (valid) sizes or dtypes; DTL_ERROR_MEMORY if the local part cannot be
+/// allocated.
 ///
 /// # Safety
 /// out must be NULL or point to writable storage for a dtl_vector_t.
@@ -352,8 +353,8 @@ pub unsafe extern "C" fn dtl_vector_resize(vec: dtl_vector_t, new_size: u64) -> 
 ///
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec (at once, without
 /// communication), a NULL result, an op code outside 0..9, or a logical or
-/// bitwise op on a float dtype; DTL_ERROR_MISMATCH if ranks pass different
-/// ops, or only some ranks pass an invalid argument.
+/// bitwise op on a float dtype (on every rank, when only some ranks pass an
+/// invalid argument); DTL_ERROR_MISMATCH if ranks pass different valid ops.
 ///
 /// # Safety
 /// result must be NULL or point to at least dtype-size writable bytes.

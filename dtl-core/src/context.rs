@@ -45,8 +45,9 @@ impl Drop for Comm {
 
 struct Inner {
     // Field order matters: the communicator is freed before the MPI hold
-    // is released (which may finalise MPI).
-    comm: Comm,
+    // is released (which may finalise MPI). Shared by contexts that differ
+    // only in their device (`with_device`).
+    comm: Arc<Comm>,
     rank: usize,
     size: usize,
     device_id: Option<i32>,
@@ -77,7 +78,7 @@ impl Context {
         let size = comm.size() as usize;
         Context {
             inner: Arc::new(Inner {
-                comm: Comm(ManuallyDrop::new(comm)),
+                comm: Arc::new(Comm(ManuallyDrop::new(comm))),
                 rank,
                 size,
                 device_id,
@@ -144,8 +145,9 @@ impl Context {
         self.inner.device_id
     }
 
-    /// A copy of this context bound to GPU `device_id` (same communicator).
-    /// The id is validated when device memory is first allocated.
+    /// A copy of this context bound to GPU `device_id`, sharing this
+    /// context's communicator (no MPI call; not collective). The id is
+    /// validated when device memory is first allocated.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if `device_id < 0`.
@@ -153,8 +155,16 @@ impl Context {
         if device_id < 0 {
             return Err(Error::InvalidArgument(format!("device_id must be >= 0, got {device_id}")));
         }
-        let comm = self.comm().duplicate();
-        Ok(Context::from_comm(comm, MpiHold::acquire()?, Some(device_id)))
+        Ok(Context {
+            inner: Arc::new(Inner {
+                comm: Arc::clone(&self.inner.comm),
+                rank: self.inner.rank,
+                size: self.inner.size,
+                device_id: Some(device_id),
+                checks: AtomicBool::new(self.collective_checks()),
+                _hold: MpiHold::acquire()?,
+            }),
+        })
     }
 
     /// Blocks until every rank has called it (`MPI_Barrier`). Collective.

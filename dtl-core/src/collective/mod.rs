@@ -32,7 +32,7 @@ use mpi::datatype::{Partition as MpiPartition, PartitionMut};
 use mpi::traits::*;
 
 use crate::context::Context;
-use crate::element::Element;
+use crate::element::{DType, Element};
 use crate::error::{Error, Result};
 
 fn count_i32(n: usize, what: &str) -> Result<i32> {
@@ -103,28 +103,61 @@ fn normalize_logical<T: Element>(op: ReduceOp, out: &mut [T]) {
 
 impl Context {
     /// Checks that every rank passed the same value for each named field.
-    /// One `MPI_Allreduce(MAX)` over `2 * fields.len()` integers. Collective.
+    /// One `MPI_Allreduce(MAX)` of a fixed-size message (so ranks with
+    /// different numbers of fields still match). Collective.
     ///
     /// # Errors
     /// [`Error::Mismatch`] on every rank, naming the first field that differs
     /// and its range across ranks.
     pub fn agree(&self, op_name: &str, fields: &[(&str, i64)]) -> Result<()> {
+        self.agree_or_reject(op_name, fields, None)
+    }
+
+    /// Like [`Context::agree`], for a call that may already have failed on
+    /// this rank (`local = Some(err)`, e.g. an invalid argument only this
+    /// rank sees). The failing rank still takes part in the agreement, so the
+    /// other ranks do not hang: it returns `err`, and every other rank gets
+    /// an error of the same kind saying which op was rejected elsewhere.
+    /// Collective.
+    pub fn agree_or_reject(&self, op_name: &str, fields: &[(&str, i64)], local: Option<Error>) -> Result<()> {
+        const SLOTS: usize = 16;
         if !self.collective_checks() || self.size() == 1 {
-            return Ok(());
+            return local.map_or(Ok(()), Err);
         }
-        let mut send = Vec::with_capacity(2 * fields.len());
-        for &(_, v) in fields {
-            send.push(v);
-            send.push(v.wrapping_neg());
+        debug_assert!(fields.len() <= SLOTS, "agreement over more than {SLOTS} fields");
+        let mut send = [0i64; 2 * (SLOTS + 1)];
+        send[0] = local.as_ref().map_or(0, |e| e.status() as i64);
+        send[1] = i64::MIN + 1; // -(status): unused, keeps the layout uniform
+        for (k, &(_, v)) in fields.iter().take(SLOTS).enumerate() {
+            send[2 * (k + 1)] = v;
+            send[2 * (k + 1) + 1] = v.wrapping_neg();
         }
-        let mut recv = vec![0i64; send.len()];
+        let mut recv = [0i64; 2 * (SLOTS + 1)];
         self.comm().all_reduce_into(&send[..], &mut recv[..], mpi::collective::SystemOperation::max());
-        for (k, &(name, _)) in fields.iter().enumerate() {
-            let max = recv[2 * k];
-            let min = recv[2 * k + 1].wrapping_neg();
+        if let Some(e) = local {
+            return Err(e);
+        }
+        if recv[0] > 0 {
+            return Err(Error::from_status(
+                recv[0] as i32,
+                format!(
+                    "{op_name}: another rank rejected its arguments ({}); see the error on that rank",
+                    crate::error::status_name(recv[0] as i32)
+                ),
+            ));
+        }
+        for (k, &(name, _)) in fields.iter().take(SLOTS).enumerate() {
+            let max = recv[2 * (k + 1)];
+            let min = recv[2 * (k + 1) + 1].wrapping_neg();
             if max != min {
+                let (lo, hi) = if name == "dtype" {
+                    let n = |c: i64| DType::from_code(c as i32).map_or(c.to_string(), |d| d.name().to_string());
+                    (n(min), n(max))
+                } else {
+                    (min.to_string(), max.to_string())
+                };
                 return Err(Error::Mismatch(format!(
-                    "{op_name}: {name} differs across ranks (min {min}, max {max}); every rank must pass the same {name}"
+                    "{op_name}: {name} differs across ranks (min {lo}, max {hi}); every rank must pass the same {name}"
                 )));
             }
         }
@@ -229,14 +262,25 @@ impl Context {
         let (s1, mut s2) = ([T::default()], [T::default()]);
         let send = nz(send, &s1);
         let recv = nz_mut(recv, &mut s2);
-        if send.len() != recv.len() {
+        // Checked inside the agreement, so that a bad recv on one rank gives
+        // every rank the same error instead of desynchronising the calls.
+        let bad_recv = send.len() != recv.len();
+        self.agree(
+            "allreduce",
+            &[
+                ("dtype", T::DTYPE as i64),
+                ("length", send.len() as i64),
+                ("op", op as i64),
+                ("recv length validity", i64::from(bad_recv)),
+            ],
+        )?;
+        if bad_recv {
             return Err(Error::InvalidArgument(format!(
                 "recv has {} elements but send has {}; they must be equal",
                 recv.len(),
                 send.len()
             )));
         }
-        self.agree("allreduce", &[("dtype", T::DTYPE as i64), ("length", send.len() as i64), ("op", op as i64)])?;
         op.check_for::<T>()?;
         count_i32(send.len(), "allreduce buffer")?;
         self.comm().all_reduce_into(send, recv, op.mpi());
@@ -284,6 +328,8 @@ impl Context {
     pub fn gatherv<T: Element>(&self, send: &[T], root: usize) -> Result<Option<(Vec<T>, Vec<usize>)>> {
         let scratch = [T::default()];
         let send = nz(send, &scratch);
+        // The counts travel as u64, so the element dtype is agreed here.
+        self.agree_root::<T>("gatherv", root, &[])?;
         let counts = self.gather(&[send.len() as u64], root)?;
         count_i32(send.len(), "gatherv send buffer")?;
         let proc = self.comm().process_at_rank(root as i32);
@@ -428,17 +474,14 @@ impl Context {
         let scratch = [T::default()];
         let send = nz(send, &scratch);
         let size = self.size();
-        let bad = send.len() % size != 0;
-        self.agree(
-            "alltoall",
-            &[("dtype", T::DTYPE as i64), ("chunk length", if bad { -1 } else { (send.len() / size) as i64 })],
-        )?;
-        if bad {
-            return Err(Error::InvalidArgument(format!(
+        let local = (send.len() % size != 0).then(|| {
+            Error::InvalidArgument(format!(
                 "alltoall: send has {} elements, which is not a multiple of the context size {size}",
                 send.len()
-            )));
-        }
+            ))
+        });
+        let chunk = if local.is_some() { -1 } else { (send.len() / size) as i64 };
+        self.agree_or_reject("alltoall", &[("dtype", T::DTYPE as i64), ("chunk length", chunk)], local)?;
         count_i32(send.len(), "alltoall buffer")?;
         let mut out = buffer::<T>(send.len());
         self.comm().all_to_all_into(send, &mut out[..]);
@@ -459,16 +502,16 @@ impl Context {
         let send = nz(send, &scratch);
         let size = self.size();
         let bad = send_counts.len() != size || send_counts.iter().sum::<usize>() != send.len();
-        self.agree("alltoallv", &[("dtype", T::DTYPE as i64), ("argument validity", i64::from(bad))])?;
-        if bad {
-            return Err(Error::InvalidArgument(format!(
+        let local = bad.then(|| {
+            Error::InvalidArgument(format!(
                 "alltoallv: send_counts must have {size} entries (one per rank) summing to send.len() = {}; \
                  got {} entries summing to {}",
                 send.len(),
                 send_counts.len(),
                 send_counts.iter().sum::<usize>()
-            )));
-        }
+            ))
+        });
+        self.agree_or_reject("alltoallv", &[("dtype", T::DTYPE as i64)], local)?;
         let sc64: Vec<u64> = send_counts.iter().map(|&c| c as u64).collect();
         let mut rc64 = vec![0u64; size];
         self.comm().all_to_all_into(&sc64[..], &mut rc64[..]);

@@ -64,16 +64,18 @@ impl<T: Element> DistributedTensor<T> {
 
     /// Like [`new`](Self::new), every element set to `value`. Collective.
     pub fn with_value(ctx: &Context, shape: &[usize], value: T) -> Result<Self> {
+        // A fixed number of fields on every rank (missing dimensions as -1):
+        // the agreement is one MPI_Allreduce whose count must not depend on ndim.
+        let mut fields = vec![("ndim", shape.len() as i64), ("dtype", T::DTYPE as i64)];
+        let names = ["shape[0]", "shape[1]", "shape[2]", "shape[3]", "shape[4]", "shape[5]", "shape[6]", "shape[7]"];
+        for (k, &name) in names.iter().enumerate() {
+            fields.push((name, shape.get(k).map_or(-1, |&d| d as i64)));
+        }
+        ctx.agree("tensor construction", &fields)?;
         if shape.is_empty() {
             return Err(Error::InvalidArgument("shape must have at least one dimension (ndim >= 1)".into()));
         }
         let rl = row_len(shape)?;
-        let mut fields = vec![("ndim", shape.len() as i64), ("dtype", T::DTYPE as i64)];
-        let names = ["shape[0]", "shape[1]", "shape[2]", "shape[3]", "shape[4]", "shape[5]", "shape[6]", "shape[7]"];
-        for (k, &d) in shape.iter().enumerate().take(names.len()) {
-            fields.push((names[k], d as i64));
-        }
-        ctx.agree("tensor construction", &fields)?;
         let part = Block::new(shape[0], ctx.size());
         let len = part.local_size(ctx.rank()).checked_mul(rl).ok_or_else(|| {
             Error::InvalidArgument(format!("shape {shape:?} has more elements than fit in memory addresses"))
@@ -94,7 +96,8 @@ impl<T: Element> DistributedTensor<T> {
     /// [`Error::InvalidArgument`] on every rank if the root passes `None`
     /// or a 0-d array.
     pub fn scatter_from(ctx: &Context, data: Option<ArrayViewD<'_, T>>, root: usize) -> Result<Self> {
-        ctx.check_rank(root, "root")?;
+        // `root` is agreed and range-checked inside `broadcast_vec`, before
+        // any rank can return early.
         let mut hdr: Vec<u64> = Vec::new();
         let mut err = None;
         if ctx.rank() == root {
