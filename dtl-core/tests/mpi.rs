@@ -1,0 +1,1347 @@
+//! Multi-rank test suite of dtl-core: collectives, contexts, partitions and
+//! containers, checked against closed forms and brute-force models.
+//!
+//! A tiny sequential runner (no test harness: `harness = false`): one
+//! [`Environment`] and one world [`Context`] live for the whole run, every
+//! test runs in a fixed order on every rank, a panic is caught, and after each
+//! test the ranks agree on the verdict with one `MPI_Allreduce(MIN)`. Rank 0
+//! prints `ok NAME` or `FAILED NAME: ...` (with the failure messages of every
+//! failing rank) per test, then `N passed, M failed`; the process exits
+//! non-zero if any test failed.
+//!
+//! ```text
+//! cargo test --release -p dtl-core --test mpi                      # np = 1
+//! cargo test --release -p dtl-core --test mpi \
+//!   --config "target.'cfg(all())'.runner=['timeout','-k','10','300','mpirun','-np','3']"
+//! cargo test --release -p dtl-core --test mpi -- tensor halo       # only names containing a word
+//! ```
+//!
+//! Set `DTL_MPI_TEST_TIMES=1` to append each test's wall time to its line.
+//!
+//! Checks inside a test record failures and go on (so every rank keeps
+//! taking part in the same collectives); an unexpected `Err` from a call
+//! that must succeed panics, which dtl makes consistent across ranks because
+//! it returns the same error on every rank.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Instant;
+
+use dtl_core::{
+    Context, DistributedArray, DistributedTensor, DistributedVector, Element, Environment, Error, Partition,
+    ReduceOp, ThreadLevel,
+};
+use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn, Slice};
+
+// ------------------------------------------------------------------ runner
+
+thread_local! {
+    static FAILS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static PANIC_MSG: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn fail(msg: String) {
+    FAILS.with(|f| f.borrow_mut().push(msg));
+}
+
+/// Records a failure (and goes on) unless `cond` holds.
+macro_rules! check {
+    ($cond:expr, $($fmt:tt)+) => {{
+        let ok: bool = $cond;
+        if !ok {
+            fail(format!("{} (at {}:{})", format!($($fmt)+), file!(), line!()));
+        }
+    }};
+}
+
+/// Records a failure (and goes on) unless `got == expected`.
+macro_rules! check_eq {
+    ($got:expr, $expected:expr, $($fmt:tt)+) => {{
+        match (&$got, &$expected) {
+            (g, e) => {
+                if g != e {
+                    fail(format!("{}: got {:?}, expected {:?} (at {}:{})", format!($($fmt)+), g, e, file!(), line!()));
+                }
+            }
+        }
+    }};
+}
+
+/// Records a failure unless `$r` is an `Err` matching `$p`.
+macro_rules! check_err {
+    ($r:expr, $p:pat, $($fmt:tt)+) => {{
+        match $r {
+            Err($p) => {}
+            other => fail(format!(
+                "{}: expected Err({}), got {:?} (at {}:{})",
+                format!($($fmt)+),
+                stringify!($p),
+                other.map(|_| "Ok(..)"),
+                file!(),
+                line!()
+            )),
+        }
+    }};
+}
+
+type TestFn = Box<dyn Fn(&Context)>;
+
+struct Suite {
+    tests: Vec<(String, TestFn)>,
+}
+
+impl Suite {
+    fn add(&mut self, name: impl Into<String>, f: impl Fn(&Context) + 'static) {
+        self.tests.push((name.into(), Box::new(f)));
+    }
+}
+
+/// Registers `$f::<T>` for every dtype, as `NAME<T>`.
+macro_rules! per_dtype {
+    ($s:expr, $name:expr, $f:ident) => {
+        per_dtype!(@ $s, $name, $f, i8 i16 i32 i64 u8 u16 u32 u64 f32 f64)
+    };
+    (@ $s:expr, $name:expr, $f:ident, $($t:ty)*) => {
+        $( $s.add(format!("{}<{}>", $name, stringify!($t)), |c: &Context| $f::<$t>(c)); )*
+    };
+}
+
+fn install_panic_hook() {
+    panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "non-string panic payload".to_string()
+        };
+        let at = info.location().map(|l| format!(" (at {}:{})", l.file(), l.line())).unwrap_or_default();
+        PANIC_MSG.with(|p| *p.borrow_mut() = Some(format!("panicked: {msg}{at}")));
+    }));
+}
+
+/// Runs one test on every rank; returns the verdict all ranks agree on.
+fn run_one(ctx: &Context, name: &str, f: &TestFn, times: bool) -> bool {
+    FAILS.with(|x| x.borrow_mut().clear());
+    PANIC_MSG.with(|p| *p.borrow_mut() = None);
+    let t0 = Instant::now();
+    let result = panic::catch_unwind(AssertUnwindSafe(|| f(ctx)));
+    let dt = t0.elapsed().as_secs_f64();
+    let mut msgs = FAILS.with(|x| std::mem::take(&mut *x.borrow_mut()));
+    if result.is_err() {
+        msgs.push(PANIC_MSG.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panicked".into()));
+    }
+    let ok = msgs.is_empty();
+    let all_ok = ctx.allreduce_scalar(ok as i32, ReduceOp::Min).expect("verdict allreduce") == 1;
+    let suffix = if times { format!(" ({dt:.3} s)") } else { String::new() };
+    if all_ok {
+        if ctx.is_root() {
+            println!("ok {name}{suffix}");
+        }
+        return true;
+    }
+    // Collect every failing rank's first message on rank 0. Every rank sends
+    // at least one byte (a passing rank sends "-").
+    let mine = if ok {
+        "-".to_string()
+    } else {
+        let more = if msgs.len() > 1 { format!(" (+{} more)", msgs.len() - 1) } else { String::new() };
+        format!("[rank {}] {}{}", ctx.rank(), msgs[0], more)
+    };
+    let gathered = ctx.gatherv(mine.as_bytes(), 0).expect("failure message gatherv");
+    if let Some((bytes, counts)) = gathered {
+        let mut parts = Vec::new();
+        let mut at = 0;
+        for c in counts {
+            if c > 0 && &bytes[at..at + c] != b"-" {
+                parts.push(String::from_utf8_lossy(&bytes[at..at + c]).into_owned());
+            }
+            at += c;
+        }
+        println!("FAILED {name}: {}{suffix}", parts.join("; "));
+    }
+    false
+}
+
+fn main() {
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let times = std::env::var_os("DTL_MPI_TEST_TIMES").is_some_and(|v| v != "0");
+    install_panic_hook();
+    let env = Environment::new().expect("cannot initialise MPI");
+    let ctx = env.make_world_context().expect("cannot create the world context");
+    let suite = all_tests(&env);
+    let t0 = Instant::now();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (name, f) in &suite.tests {
+        if !filters.is_empty() && !filters.iter().any(|w| name.contains(w.as_str())) {
+            continue;
+        }
+        if run_one(&ctx, name, f, times) {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    if ctx.is_root() {
+        if times {
+            println!("np={} total {:.2} s", ctx.size(), t0.elapsed().as_secs_f64());
+        }
+        println!("{passed} passed, {failed} failed");
+    }
+    drop(suite);
+    drop(ctx);
+    drop(env); // MPI_Finalize
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+fn all_tests(env: &Environment) -> Suite {
+    let mut s = Suite { tests: Vec::new() };
+    let e = env.clone();
+    s.add("environment", move |c: &Context| t_environment(&e, c));
+    s.add("context::rank_size_root", t_rank_size_root);
+    s.add("context::dup", t_dup);
+    s.add("context::self_only", t_self_only);
+    s.add("context::split_parity_key", t_split_parity);
+    s.add("context::split_none", t_split_none);
+    s.add("context::split_negative_color", t_split_negative);
+    s.add("context::collective_checks_off", t_checks_off);
+    s.add("collective::barrier", t_barrier);
+    per_dtype!(s, "collective::broadcast", t_broadcast);
+    per_dtype!(s, "collective::reduce", t_reduce);
+    per_dtype!(s, "collective::allreduce", t_allreduce);
+    per_dtype!(s, "collective::scan_exscan", t_scan);
+    per_dtype!(s, "collective::gather", t_gather);
+    per_dtype!(s, "collective::gatherv", t_gatherv);
+    per_dtype!(s, "collective::scatter", t_scatter);
+    per_dtype!(s, "collective::scatterv", t_scatterv);
+    per_dtype!(s, "collective::allgather", t_allgather);
+    per_dtype!(s, "collective::allgatherv", t_allgatherv);
+    per_dtype!(s, "collective::alltoall", t_alltoall);
+    per_dtype!(s, "collective::alltoallv", t_alltoallv);
+    s.add("errors::length_mismatch", t_err_length_mismatch);
+    s.add("errors::dtype_op_root_mismatch", t_err_arg_mismatch);
+    s.add("errors::scatter_not_multiple", t_err_scatter);
+    s.add("errors::root_out_of_range", t_err_root_range);
+    s.add("errors::float_bitwise_ops<f32>", t_err_float_ops::<f32>);
+    s.add("errors::float_bitwise_ops<f64>", t_err_float_ops::<f64>);
+    s.add("errors::alltoall_bad_counts", t_err_alltoall);
+    s.add("errors::container_mismatch", t_err_containers);
+    per_dtype!(s, "vector::partition_gather_fill", t_vector_partition);
+    per_dtype!(s, "array::partition_gather_fill", t_array_partition);
+    per_dtype!(s, "vector::from_local_uneven", t_from_local);
+    per_dtype!(s, "vector::from_global_scatter_from", t_from_global_scatter);
+    per_dtype!(s, "vector::resize", t_resize);
+    per_dtype!(s, "tensor::layout_gather", t_tensor_basic);
+    per_dtype!(s, "tensor::scatter_from", t_tensor_scatter);
+    per_dtype!(s, "tensor::halo_exchange", t_tensor_halo);
+    s
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// Facts about the element types, written independently of dtl's `Element`
+/// constants (for the reduction identities).
+trait Ty: Element {
+    const FLOAT: bool;
+    const SIGNED: bool;
+    /// Largest value (`+inf` for floats): identity of MIN.
+    fn hi() -> Self;
+    /// Smallest value (`-inf` for floats): identity of MAX.
+    fn lo() -> Self;
+    /// All bits set (integers): identity of BAND.
+    fn ones() -> Self;
+}
+
+macro_rules! ty_int {
+    ($($t:ty => $signed:expr),*) => {$(
+        impl Ty for $t {
+            const FLOAT: bool = false;
+            const SIGNED: bool = $signed;
+            fn hi() -> Self { <$t>::MAX }
+            fn lo() -> Self { <$t>::MIN }
+            fn ones() -> Self { !0 }
+        }
+    )*};
+}
+ty_int!(i8 => true, i16 => true, i32 => true, i64 => true, u8 => false, u16 => false, u32 => false, u64 => false);
+
+macro_rules! ty_float {
+    ($($t:ty),*) => {$(
+        impl Ty for $t {
+            const FLOAT: bool = true;
+            const SIGNED: bool = true;
+            fn hi() -> Self { <$t>::INFINITY }
+            fn lo() -> Self { <$t>::NEG_INFINITY }
+            fn ones() -> Self { unreachable!("no bitwise ops on floats") }
+        }
+    )*};
+}
+ty_float!(f32, f64);
+
+/// A small, exactly representable value for index `x` (fits every dtype;
+/// floats get a fractional part).
+fn w<T: Ty>(x: usize) -> T {
+    let v = (x % 120) as f64 + if T::FLOAT { 0.25 } else { 0.0 };
+    let t = T::from_f64(v);
+    assert_eq!(t.to_f64(), v, "test value {v} not representable");
+    t
+}
+
+fn ws<T: Ty>(xs: impl IntoIterator<Item = usize>) -> Vec<T> {
+    xs.into_iter().map(w::<T>).collect()
+}
+
+fn f64s<T: Element>(v: &[T]) -> Vec<f64> {
+    v.iter().map(|x| x.to_f64()).collect()
+}
+
+fn from_f64s<T: Ty>(v: &[f64]) -> Vec<T> {
+    v.iter()
+        .map(|&x| {
+            let t = T::from_f64(x);
+            assert_eq!(t.to_f64(), x, "test value {x} not representable in {}", T::DTYPE);
+            t
+        })
+        .collect()
+}
+
+/// Distinct roots to try: 0 and the last rank.
+fn roots(ctx: &Context) -> Vec<usize> {
+    let mut v = vec![0, ctx.size() - 1];
+    v.dedup();
+    v
+}
+
+/// Global sizes that exercise the block partition's corner cases.
+fn sizes(ctx: &Context) -> Vec<usize> {
+    let p = ctx.size();
+    let mut v = vec![0, 1, p - 1, p, p + 1, 7, 100];
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Block partition, brute force: deal `n` indices out in order, one more to
+/// each of the first `n % p` ranks.
+fn block_sizes(n: usize, p: usize) -> Vec<usize> {
+    let mut s = vec![0usize; p];
+    let mut left = n;
+    let mut r = 0;
+    // Round robin one at a time gives the same counts as "remainder to the
+    // lowest ranks".
+    while left > 0 {
+        s[r] += 1;
+        left -= 1;
+        r = (r + 1) % p;
+    }
+    s
+}
+
+fn block_range(n: usize, p: usize, r: usize) -> Range<usize> {
+    let s = block_sizes(n, p);
+    let start: usize = s[..r].iter().sum();
+    start..start + s[r]
+}
+
+fn block_owner(n: usize, p: usize, g: usize) -> Option<usize> {
+    (0..p).find(|&r| block_range(n, p, r).contains(&g))
+}
+
+fn prefix(counts: &[usize], r: usize) -> usize {
+    counts[..r].iter().sum()
+}
+
+fn ops_for<T: Ty>() -> Vec<ReduceOp> {
+    use ReduceOp::*;
+    if T::FLOAT {
+        vec![Sum, Prod, Min, Max]
+    } else {
+        vec![Sum, Prod, Min, Max, LAnd, LOr, LXor, BAnd, BOr, BXor]
+    }
+}
+
+/// Rank `r`'s input for `op`: small values that keep sums, products and
+/// bit patterns within every dtype.
+fn rvals<T: Ty>(op: ReduceOp, r: usize, len: usize) -> Vec<f64> {
+    use ReduceOp::*;
+    (0..len)
+        .map(|i| match op {
+            Sum | Min | Max => {
+                let b = ((r * 5 + i * 3) % 9) as f64;
+                let b = if T::SIGNED { b - 4.0 } else { b };
+                if T::FLOAT {
+                    b + 0.5
+                } else {
+                    b
+                }
+            }
+            Prod => {
+                let b = ((r + i) % 3 + 1) as f64;
+                let b = if T::SIGNED && (r + 2 * i) % 4 == 1 { -b } else { b };
+                if T::FLOAT {
+                    b + 0.5
+                } else {
+                    b
+                }
+            }
+            LAnd | LOr | LXor => {
+                if i % (r + 2) == 0 {
+                    0.0
+                } else {
+                    let b = ((i + r) % 3 + 1) as f64;
+                    if T::SIGNED && r % 2 == 1 {
+                        -b
+                    } else {
+                        b
+                    }
+                }
+            }
+            BAnd | BOr | BXor => {
+                let b = ((r * 7 + i * 5 + 3) % 16) as f64;
+                if T::SIGNED {
+                    b - 8.0
+                } else {
+                    b
+                }
+            }
+        })
+        .collect()
+}
+
+/// Reference semantics of the MPI ops, on exact small values.
+fn ref_op(op: ReduceOp, a: f64, b: f64) -> f64 {
+    use ReduceOp::*;
+    let t = |x: bool| if x { 1.0 } else { 0.0 };
+    match op {
+        Sum => a + b,
+        Prod => a * b,
+        Min => a.min(b),
+        Max => a.max(b),
+        LAnd => t(a != 0.0 && b != 0.0),
+        LOr => t(a != 0.0 || b != 0.0),
+        LXor => t((a != 0.0) != (b != 0.0)),
+        BAnd => ((a as i64) & (b as i64)) as f64,
+        BOr => ((a as i64) | (b as i64)) as f64,
+        BXor => ((a as i64) ^ (b as i64)) as f64,
+    }
+}
+
+/// `op` folded over the inputs of `ranks` (non-empty), element-wise. A
+/// logical op gives 0 or 1 even over a single contribution.
+fn fold<T: Ty>(op: ReduceOp, ranks: Range<usize>, len: usize) -> Vec<f64> {
+    let mut acc = rvals::<T>(op, ranks.start, len);
+    for r in ranks.start + 1..ranks.end {
+        for (a, b) in acc.iter_mut().zip(rvals::<T>(op, r, len)) {
+            *a = ref_op(op, *a, b);
+        }
+    }
+    if matches!(op, ReduceOp::LAnd | ReduceOp::LOr | ReduceOp::LXor) {
+        acc.iter_mut().for_each(|a| *a = if *a != 0.0 { 1.0 } else { 0.0 });
+    }
+    acc
+}
+
+fn identity<T: Ty>(op: ReduceOp) -> T {
+    use ReduceOp::*;
+    match op {
+        Sum | LOr | LXor | BOr | BXor => T::from_f64(0.0),
+        Prod | LAnd => T::from_f64(1.0),
+        Min => T::hi(),
+        Max => T::lo(),
+        BAnd => T::ones(),
+    }
+}
+
+/// Row-major flat index of `idx` in `shape`.
+fn flat(idx: &[usize], shape: &[usize]) -> usize {
+    idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
+}
+
+/// The global tensor the tensor tests expect: element = w(flat index + 1).
+fn expected_tensor<T: Ty>(shape: &[usize]) -> ArrayD<T> {
+    ArrayD::from_shape_fn(IxDyn(shape), |idx| w::<T>(flat(idx.slice(), shape) + 1))
+}
+
+fn rows<T: Ty>(a: &ArrayD<T>, r: Range<usize>) -> ArrayD<T> {
+    a.slice_axis(Axis(0), Slice::from(r)).to_owned()
+}
+
+// ------------------------------------------------------------------ environment and contexts
+
+fn t_environment(env: &Environment, ctx: &Context) {
+    check!(Environment::is_initialized(), "is_initialized");
+    check!(Environment::mpi_active(), "mpi_active");
+    check!(!Environment::is_adopted(), "dtl initialised MPI itself, so it is not adopted");
+    let before = Environment::ref_count();
+    check!(before >= 2, "ref_count {before} (main's handle and the suite's clone)");
+    let extra = env.clone();
+    check_eq!(Environment::ref_count(), before + 1, "ref_count after clone");
+    drop(extra);
+    check_eq!(Environment::ref_count(), before, "ref_count after drop");
+    check!(env.has_mpi(), "has_mpi");
+    let (major, _minor) = env.mpi_version();
+    check!(major >= 3, "MPI standard version {major}");
+    check!(!env.mpi_library_version().is_empty(), "library version");
+    check!(!env.processor_name().is_empty(), "processor name");
+    check!(env.thread_level() >= ThreadLevel::Single, "thread level");
+    let t0 = Environment::wtime();
+    check!(Environment::wtime() >= t0, "wtime is monotone");
+    // A second world context is independent of the first and works.
+    let c2 = env.make_world_context().unwrap();
+    check_eq!((c2.rank(), c2.size()), (ctx.rank(), ctx.size()), "second world context");
+    let cpu = env.make_cpu_context().unwrap();
+    check_eq!((cpu.rank(), cpu.size()), (0, 1), "cpu context");
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+fn t_rank_size_root(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    // What the launcher says (absent for a singleton run).
+    check_eq!(me, env_usize("OMPI_COMM_WORLD_RANK").unwrap_or(0), "rank vs OMPI_COMM_WORLD_RANK");
+    check_eq!(p, env_usize("OMPI_COMM_WORLD_SIZE").unwrap_or(1), "size vs OMPI_COMM_WORLD_SIZE");
+    check!(me < p, "rank {me} < size {p}");
+    check_eq!(ctx.is_root(), me == 0, "is_root");
+    check_eq!(ctx.device_id(), None, "device_id");
+    let all = ctx.allgather(&[me as u32]).unwrap();
+    check_eq!(all, (0..p as u32).collect::<Vec<_>>(), "ranks are 0..size in order");
+    let roots = ctx.allreduce_scalar(ctx.is_root() as i32, ReduceOp::Sum).unwrap();
+    check_eq!(roots, 1, "exactly one root");
+}
+
+/// `MPI_Comm_compare` of two raw handles.
+fn compare(a: dtl_core::raw::RawComm, b: dtl_core::raw::RawComm) -> i32 {
+    let mut res: std::os::raw::c_int = -1;
+    // SAFETY: both are live communicators of this MPI library.
+    let rc = unsafe { mpi::ffi::MPI_Comm_compare(a, b, &mut res) };
+    assert_eq!(rc, 0, "MPI_Comm_compare failed");
+    res
+}
+
+fn t_dup(ctx: &Context) {
+    let d = ctx.dup().unwrap();
+    check_eq!((d.rank(), d.size()), (ctx.rank(), ctx.size()), "dup rank/size");
+    // SAFETY: reading constants exported by the MPI shim.
+    let (ident, congruent) = unsafe { (mpi::ffi::RSMPI_IDENT, mpi::ffi::RSMPI_CONGRUENT) };
+    check_eq!(compare(d.raw_comm(), ctx.raw_comm()), congruent, "dup is a new communicator over the same group");
+    check_eq!(compare(ctx.raw_comm(), dtl_core::raw::comm_world()), congruent, "world context is a dup of WORLD");
+    let clone = ctx.clone();
+    check_eq!(compare(clone.raw_comm(), ctx.raw_comm()), ident, "a clone shares the communicator");
+    // Both work, interleaved.
+    let p = ctx.size() as i64;
+    let a = d.allreduce_scalar(1i64, ReduceOp::Sum).unwrap();
+    let b = ctx.allreduce_scalar(2i64, ReduceOp::Sum).unwrap();
+    check_eq!((a, b), (p, 2 * p), "collectives on dup and original");
+    // A dup of the dup, then dropping the first: the second still works.
+    let dd = d.dup().unwrap();
+    drop(d);
+    let c = dd.allgather(&[ctx.rank() as i16]).unwrap();
+    check_eq!(c, (0..ctx.size() as i16).collect::<Vec<_>>(), "dup of dup after dropping the first");
+    check_err!(ctx.with_device(-1), Error::InvalidArgument(_), "with_device(-1)");
+    let g = ctx.with_device(0).unwrap();
+    check_eq!(g.device_id(), Some(0), "with_device(0)");
+    check_eq!(compare(g.raw_comm(), ctx.raw_comm()), ident, "with_device shares the communicator");
+    check_eq!((g.rank(), g.size()), (ctx.rank(), ctx.size()), "with_device rank/size");
+}
+
+fn t_self_only(ctx: &Context) {
+    let s = Context::self_only().unwrap();
+    check_eq!((s.rank(), s.size(), s.is_root()), (0, 1, true), "self context");
+    let x = s.allreduce_scalar(ctx.rank() as i32 + 5, ReduceOp::Sum).unwrap();
+    check_eq!(x, ctx.rank() as i32 + 5, "allreduce over one rank");
+    let v = DistributedVector::<i32>::from_global(&s, &[1, 2, 3]).unwrap();
+    check_eq!(v.local(), &[1, 2, 3][..], "a one-rank vector holds everything");
+}
+
+fn t_split_parity(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    // Key reverses the order inside each half.
+    let key = (p - me) as i32;
+    let sub = ctx.split(Some((me % 2) as i32), key).unwrap().expect("a coloured rank gets a context");
+    let mut members: Vec<usize> = (0..p).filter(|r| r % 2 == me % 2).collect();
+    members.sort_by_key(|&r| p - r);
+    let pos = members.iter().position(|&r| r == me).unwrap();
+    check_eq!(sub.size(), members.len(), "sub size");
+    check_eq!(sub.rank(), pos, "sub rank (ordered by key)");
+    check_eq!(sub.is_root(), pos == 0, "sub is_root");
+    let world_ranks = sub.allgather(&[me as u64]).unwrap();
+    check_eq!(world_ranks, members.iter().map(|&r| r as u64).collect::<Vec<_>>(), "members in sub-rank order");
+    // Same key everywhere: order by world rank.
+    let sub2 = ctx.split(Some((me % 2) as i32), 0).unwrap().unwrap();
+    let members2: Vec<usize> = (0..p).filter(|r| r % 2 == me % 2).collect();
+    check_eq!(sub2.rank(), members2.iter().position(|&r| r == me).unwrap(), "equal keys: by rank");
+    // A context on a sub-communicator runs containers.
+    let v = DistributedVector::<i64>::new(&sub2, 10).unwrap();
+    check_eq!(v.local_size(), block_sizes(10, members2.len())[sub2.rank()], "vector on the sub-context");
+}
+
+fn t_split_none(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let member = |r: usize| r % 3 != 2;
+    let color = if member(me) { Some(7) } else { None };
+    let sub = ctx.split(color, 0).unwrap();
+    let members: Vec<usize> = (0..p).filter(|&r| member(r)).collect();
+    match sub {
+        Some(s) => {
+            check!(member(me), "rank {me} passed None but got a context");
+            check_eq!(s.size(), members.len(), "sub size");
+            check_eq!(s.rank(), members.iter().position(|&r| r == me).unwrap(), "sub rank");
+            let sum = s.allreduce_scalar(me as i32, ReduceOp::Sum).unwrap();
+            check_eq!(sum, members.iter().sum::<usize>() as i32, "sum of world ranks in sub");
+        }
+        None => check!(!member(me), "rank {me} passed a colour but got None"),
+    }
+    // Everybody None.
+    check!(ctx.split(None, 0).unwrap().is_none(), "split(None) everywhere");
+}
+
+fn t_split_negative(ctx: &Context) {
+    let me = ctx.rank();
+    check_err!(ctx.split(Some(-1), 0), Error::InvalidArgument(_), "negative colour everywhere");
+    // Only rank 0 negative: it gets the error, the others a context without it.
+    let r = ctx.split(Some(if me == 0 { -3 } else { 1 }), 0);
+    if me == 0 {
+        check_err!(r, Error::InvalidArgument(_), "negative colour on rank 0");
+    } else {
+        match r {
+            Ok(Some(s)) => {
+                check_eq!((s.rank(), s.size()), (me - 1, ctx.size() - 1), "others' context");
+            }
+            other => fail(format!("rank {me}: expected Ok(Some), got {other:?}")),
+        }
+    }
+    // The context still works afterwards.
+    ctx.barrier().unwrap();
+}
+
+fn t_checks_off(ctx: &Context) {
+    let d = ctx.dup().unwrap();
+    check!(d.collective_checks(), "checks are on by default");
+    d.set_collective_checks(false);
+    check!(!d.collective_checks(), "checks off");
+    check!(ctx.collective_checks(), "a dup has its own setting");
+    let p = ctx.size() as f64;
+    let s = d.allreduce_scalar(1.5f64, ReduceOp::Sum).unwrap();
+    check_eq!(s, 1.5 * p, "allreduce with checks off");
+    let g = d.allgather(&[ctx.rank() as u8]).unwrap();
+    check_eq!(g, (0..ctx.size() as u8).collect::<Vec<_>>(), "allgather with checks off");
+}
+
+fn t_barrier(ctx: &Context) {
+    for _ in 0..3 {
+        ctx.barrier().unwrap();
+    }
+    // A barrier on a dup between collectives on the original.
+    let d = ctx.dup().unwrap();
+    let a = ctx.allreduce_scalar(1u32, ReduceOp::Sum).unwrap();
+    d.barrier().unwrap();
+    let b = ctx.allreduce_scalar(1u32, ReduceOp::Sum).unwrap();
+    check_eq!((a, b), (ctx.size() as u32, ctx.size() as u32), "collectives around a barrier");
+}
+
+// ------------------------------------------------------------------ collectives (every dtype)
+
+fn t_broadcast<T: Ty>(ctx: &Context) {
+    let me = ctx.rank();
+    for root in roots(ctx) {
+        for len in [0usize, 1, 5] {
+            let expected: Vec<T> = ws((0..len).map(|i| root * 11 + i * 3 + 1));
+            let mut buf: Vec<T> = if me == root { expected.clone() } else { ws((0..len).map(|i| 70 + i)) };
+            ctx.broadcast(&mut buf, root).unwrap();
+            check_eq!(buf, expected, "broadcast root={root} len={len}");
+        }
+        for len in [0usize, 3, 9] {
+            let expected: Vec<T> = ws((0..len).map(|i| root * 13 + i * 2 + 5));
+            // Non-root data is ignored, whatever its length.
+            let data: Vec<T> = if me == root { expected.clone() } else { ws((0..me + 1).map(|i| 90 + i)) };
+            let got = ctx.broadcast_vec(&data, root).unwrap();
+            check_eq!(got, expected, "broadcast_vec root={root} len={len}");
+        }
+    }
+}
+
+fn t_reduce<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    const LEN: usize = 12;
+    for op in ops_for::<T>() {
+        let mine: Vec<T> = from_f64s(&rvals::<T>(op, me, LEN));
+        let expected = fold::<T>(op, 0..p, LEN);
+        for root in roots(ctx) {
+            let got = ctx.reduce(&mine, op, root).unwrap();
+            if me == root {
+                match got {
+                    Some(v) => check_eq!(f64s(&v), expected, "reduce {op} root={root}"),
+                    None => fail(format!("reduce {op}: root {root} got None")),
+                }
+            } else {
+                check!(got.is_none(), "reduce {op}: non-root got Some");
+            }
+        }
+        let empty = ctx.reduce::<T>(&[], op, p - 1).unwrap();
+        check_eq!(empty.map(|v| v.len()), if me == p - 1 { Some(0) } else { None }, "empty reduce {op}");
+    }
+}
+
+fn t_allreduce<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    const LEN: usize = 12;
+    for op in ops_for::<T>() {
+        let mine: Vec<T> = from_f64s(&rvals::<T>(op, me, LEN));
+        let expected = fold::<T>(op, 0..p, LEN);
+        let got = ctx.allreduce(&mine, op).unwrap();
+        check_eq!(f64s(&got), expected, "allreduce {op}");
+        let mut into = vec![T::from_f64(0.0); LEN];
+        ctx.allreduce_into(&mine, &mut into, op).unwrap();
+        check_eq!(f64s(&into), expected, "allreduce_into {op}");
+        // Scalars: positions 1 and 2 of the same inputs.
+        for i in [1usize, 2] {
+            let s = ctx.allreduce_scalar(mine[i], op).unwrap();
+            check_eq!(s.to_f64(), expected[i], "allreduce_scalar {op} (position {i})");
+        }
+        check_eq!(ctx.allreduce::<T>(&[], op).unwrap().len(), 0, "empty allreduce {op}");
+    }
+}
+
+fn t_scan<T: Ty>(ctx: &Context) {
+    let me = ctx.rank();
+    const LEN: usize = 12;
+    for op in ops_for::<T>() {
+        let mine: Vec<T> = from_f64s(&rvals::<T>(op, me, LEN));
+        let got = ctx.scan(&mine, op).unwrap();
+        check_eq!(f64s(&got), fold::<T>(op, 0..me + 1, LEN), "scan {op}");
+        let ex = ctx.exscan(&mine, op).unwrap();
+        if me == 0 {
+            check_eq!(ex, vec![identity::<T>(op); LEN], "exscan {op} on rank 0 is the identity");
+        } else {
+            check_eq!(f64s(&ex), fold::<T>(op, 0..me, LEN), "exscan {op}");
+        }
+    }
+}
+
+fn t_gather<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for root in roots(ctx) {
+        for len in [0usize, 3] {
+            let mine: Vec<T> = ws((0..len).map(|i| me * 10 + i));
+            let expected: Vec<T> = ws((0..p).flat_map(|r| (0..len).map(move |i| r * 10 + i)));
+            let got = ctx.gather(&mine, root).unwrap();
+            check_eq!(got, if me == root { Some(expected) } else { None }, "gather root={root} len={len}");
+        }
+    }
+}
+
+/// Per-rank counts for the v-collectives, with zeros in various places.
+fn count_patterns(p: usize) -> Vec<Vec<usize>> {
+    vec![
+        (0..p).map(|r| (r + 2) % 3).collect(), // rank 1 (and 4, ...) sends 0
+        (0..p).collect(),                      // rank 0 sends 0
+        vec![0; p],                            // nobody sends
+        (0..p).map(|r| if r == p - 1 { 5 } else { 0 }).collect(),
+    ]
+}
+
+fn t_gatherv<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for counts in count_patterns(p) {
+        for root in roots(ctx) {
+            let mine: Vec<T> = ws((0..counts[me]).map(|i| me * 10 + i + 1));
+            let expected: Vec<T> = ws((0..p).flat_map(|r| (0..counts[r]).map(move |i| r * 10 + i + 1)));
+            let got = ctx.gatherv(&mine, root).unwrap();
+            if me == root {
+                check_eq!(got, Some((expected, counts.clone())), "gatherv counts={counts:?} root={root}");
+            } else {
+                check!(got.is_none(), "gatherv: non-root got Some");
+            }
+        }
+    }
+}
+
+fn t_scatter<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for root in roots(ctx) {
+        for chunk in [0usize, 1, 3] {
+            let all: Vec<T> = ws((0..p * chunk).map(|i| i + root + 1));
+            // Non-root data is ignored, even with a length that is not a multiple of size.
+            let send = if me == root { all.clone() } else { ws(0..p + 1) };
+            let got = ctx.scatter(&send, root).unwrap();
+            check_eq!(got, all[me * chunk..(me + 1) * chunk].to_vec(), "scatter root={root} chunk={chunk}");
+        }
+    }
+}
+
+fn t_scatterv<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for counts in count_patterns(p) {
+        for root in roots(ctx) {
+            let total: usize = counts.iter().sum();
+            let all: Vec<T> = ws((0..total).map(|i| i * 2 + 1));
+            let (send, c) = if me == root { (all.clone(), counts.clone()) } else { (Vec::new(), Vec::new()) };
+            let got = ctx.scatterv(&send, &c, root).unwrap();
+            let off = prefix(&counts, me);
+            check_eq!(got, all[off..off + counts[me]].to_vec(), "scatterv counts={counts:?} root={root}");
+        }
+    }
+}
+
+fn t_allgather<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for len in [0usize, 1, 2] {
+        let mine: Vec<T> = ws((0..len).map(|i| me * 7 + i + 3));
+        let expected: Vec<T> = ws((0..p).flat_map(|r| (0..len).map(move |i| r * 7 + i + 3)));
+        check_eq!(ctx.allgather(&mine).unwrap(), expected, "allgather len={len}");
+    }
+}
+
+fn t_allgatherv<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for counts in count_patterns(p) {
+        let mine: Vec<T> = ws((0..counts[me]).map(|i| me * 9 + i + 2));
+        let expected: Vec<T> = ws((0..p).flat_map(|r| (0..counts[r]).map(move |i| r * 9 + i + 2)));
+        check_eq!(ctx.allgatherv(&mine).unwrap(), (expected, counts.clone()), "allgatherv counts={counts:?}");
+    }
+}
+
+/// The value rank `src` sends to rank `dst` at position `k`.
+fn enc(src: usize, dst: usize, k: usize) -> usize {
+    src * 16 + dst * 4 + k
+}
+
+fn t_alltoall<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for chunk in [0usize, 1, 2] {
+        let send: Vec<T> = ws((0..p).flat_map(|d| (0..chunk).map(move |k| enc(me, d, k))));
+        let expected: Vec<T> = ws((0..p).flat_map(|s| (0..chunk).map(move |k| enc(s, me, k))));
+        check_eq!(ctx.alltoall(&send).unwrap(), expected, "alltoall chunk={chunk}");
+    }
+}
+
+fn t_alltoallv<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let patterns: Vec<Box<dyn Fn(usize, usize) -> usize>> = vec![
+        Box::new(|s, d| (s + d) % 3),
+        Box::new(|s, d| usize::from(s == d) * 2),
+        Box::new(|s, _| if s == 0 { 3 } else { 0 }),
+        Box::new(|_, _| 0),
+    ];
+    for (k, cnt) in patterns.iter().enumerate() {
+        let send_counts: Vec<usize> = (0..p).map(|d| cnt(me, d)).collect();
+        let send: Vec<T> = ws((0..p).flat_map(|d| (0..cnt(me, d)).map(move |i| enc(me, d, i))));
+        let recv_counts: Vec<usize> = (0..p).map(|s| cnt(s, me)).collect();
+        let expected: Vec<T> = ws((0..p).flat_map(|s| (0..cnt(s, me)).map(move |i| enc(s, me, i))));
+        check_eq!(ctx.alltoallv(&send, &send_counts).unwrap(), (expected, recv_counts), "alltoallv pattern {k}");
+    }
+}
+
+// ------------------------------------------------------------------ error paths
+
+fn t_err_length_mismatch(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let len = 1 + me % 2;
+    let data = vec![1.0f64; len];
+    if p == 1 {
+        // Nothing can disagree on one rank.
+        check_eq!(ctx.allreduce(&data, ReduceOp::Sum).unwrap(), data, "np=1 allreduce");
+        return;
+    }
+    check_err!(ctx.allreduce(&data, ReduceOp::Sum), Error::Mismatch(_), "allreduce lengths");
+    let mut out = vec![0.0; len];
+    check_err!(ctx.allreduce_into(&data, &mut out, ReduceOp::Max), Error::Mismatch(_), "allreduce_into lengths");
+    check_err!(ctx.reduce(&data, ReduceOp::Sum, 0), Error::Mismatch(_), "reduce lengths");
+    let mut b = data.clone();
+    check_err!(ctx.broadcast(&mut b, 0), Error::Mismatch(_), "broadcast lengths");
+    check_err!(ctx.gather(&data, p - 1), Error::Mismatch(_), "gather lengths");
+    check_err!(ctx.allgather(&data), Error::Mismatch(_), "allgather lengths");
+    check_err!(ctx.scan(&data, ReduceOp::Sum), Error::Mismatch(_), "scan lengths");
+    check_err!(ctx.exscan(&data, ReduceOp::Sum), Error::Mismatch(_), "exscan lengths");
+    // allreduce_into with recv != send on every rank: an argument error everywhere.
+    let mut long = vec![0.0; 3];
+    check_err!(ctx.allreduce_into(&[1.0; 2], &mut long, ReduceOp::Sum), Error::InvalidArgument(_), "recv length");
+    // The context is still usable.
+    check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
+}
+
+fn t_err_arg_mismatch(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    if p == 1 {
+        return;
+    }
+    // Different dtypes of the same width.
+    let r: Result<(), Error> = if me == 0 {
+        ctx.allreduce(&[1.0f64], ReduceOp::Sum).map(|_| ())
+    } else {
+        ctx.allreduce(&[1i64], ReduceOp::Sum).map(|_| ())
+    };
+    check_err!(r, Error::Mismatch(_), "allreduce dtypes");
+    let r: Result<(), Error> =
+        if me == 0 { ctx.broadcast_vec(&[1u32], 0).map(|_| ()) } else { ctx.broadcast_vec(&[1i32], 0).map(|_| ()) };
+    check_err!(r, Error::Mismatch(_), "broadcast_vec dtypes");
+    let r: Result<(), Error> =
+        if me == 0 { ctx.gatherv(&[1.0f32; 2], 0).map(|_| ()) } else { ctx.gatherv(&[1.0f64; 2], 0).map(|_| ()) };
+    check_err!(r, Error::Mismatch(_), "gatherv dtypes");
+    let r: Result<(), Error> =
+        if me == 0 { ctx.allgatherv(&[1u16; 2]).map(|_| ()) } else { ctx.allgatherv(&[1i16; 2]).map(|_| ()) };
+    check_err!(r, Error::Mismatch(_), "allgatherv dtypes");
+    // A bad recv buffer on one rank only: every rank gets the same error, and
+    // the next collective still pairs up.
+    let mut out = vec![0.0f64; if me == 0 { 2 } else { 1 }];
+    check_err!(ctx.allreduce_into(&[1.0], &mut out, ReduceOp::Sum), Error::Mismatch(_), "allreduce_into recv on rank 0");
+    check_eq!(ctx.allreduce_scalar(3i32, ReduceOp::Sum).unwrap(), 3 * p as i32, "allreduce after the bad recv");
+    // Different ops.
+    let op = if me == 0 { ReduceOp::Sum } else { ReduceOp::Max };
+    check_err!(ctx.allreduce_scalar(1i32, op), Error::Mismatch(_), "allreduce ops");
+    check_err!(ctx.reduce(&[1i32], op, 0), Error::Mismatch(_), "reduce ops");
+    check_err!(ctx.scan(&[1i32], op), Error::Mismatch(_), "scan ops");
+    // Different roots.
+    let root = me % 2;
+    let mut b = [1u8; 2];
+    check_err!(ctx.broadcast(&mut b, root), Error::Mismatch(_), "broadcast roots");
+    check_err!(ctx.gather(&[1u8], root), Error::Mismatch(_), "gather roots");
+    check_err!(ctx.gatherv(&[1u8], root), Error::Mismatch(_), "gatherv roots");
+    check_err!(ctx.scatter(&[1u8; 8], root), Error::Mismatch(_), "scatter roots");
+    check_err!(ctx.reduce(&[1u8], ReduceOp::Sum, root), Error::Mismatch(_), "reduce roots");
+    check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
+}
+
+fn t_err_scatter(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for root in roots(ctx) {
+        let send: Vec<i32> = if me == root { (0..2 * p as i32 + 1).collect() } else { Vec::new() };
+        let r = ctx.scatter(&send, root);
+        if p == 1 {
+            check_eq!(r.unwrap(), vec![0, 1, 2], "np=1: every length is a multiple of 1");
+        } else {
+            check_err!(r, Error::InvalidArgument(_), "scatter of {} elements over {p} ranks, root={root}", 2 * p + 1);
+        }
+        // scatterv: wrong number of counts, and counts not summing to the length.
+        let (send, counts) =
+            if me == root { (vec![1u16; 4], vec![1usize; p + 1]) } else { (Vec::new(), vec![0usize; p]) };
+        check_err!(ctx.scatterv(&send, &counts, root), Error::InvalidArgument(_), "scatterv with size+1 counts");
+        let (send, counts) = if me == root { (vec![1u16; 4], vec![1usize; p]) } else { (Vec::new(), Vec::new()) };
+        let r = ctx.scatterv(&send, &counts, root);
+        if p == 4 {
+            check_eq!(r.unwrap(), vec![1u16], "np=4: counts do sum to 4");
+        } else {
+            check_err!(r, Error::InvalidArgument(_), "scatterv counts summing to {p} for 4 elements");
+        }
+        // Tensor and vector scatter: the root passes nothing / a 0-d array.
+        let r = DistributedTensor::<f32>::scatter_from(ctx, None, root);
+        check_err!(r, Error::InvalidArgument(_), "tensor scatter_from: root passes None");
+        let zero_d = ArrayD::<f32>::zeros(IxDyn(&[]));
+        let r = DistributedTensor::<f32>::scatter_from(ctx, Some(zero_d.view()), root);
+        check_err!(r, Error::InvalidArgument(_), "tensor scatter_from: 0-d array");
+    }
+    check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
+}
+
+fn t_err_root_range(ctx: &Context) {
+    let p = ctx.size();
+    for root in [p, p + 5] {
+        let mut b = [0i32; 3];
+        check_err!(ctx.broadcast(&mut b, root), Error::InvalidArgument(_), "broadcast root={root}");
+        check_err!(ctx.broadcast_vec(&[1i32], root), Error::InvalidArgument(_), "broadcast_vec root={root}");
+        check_err!(ctx.reduce(&[1i32], ReduceOp::Sum, root), Error::InvalidArgument(_), "reduce root={root}");
+        check_err!(ctx.gather(&[1i32], root), Error::InvalidArgument(_), "gather root={root}");
+        check_err!(ctx.gatherv(&[1i32], root), Error::InvalidArgument(_), "gatherv root={root}");
+        check_err!(ctx.scatter(&vec![1i32; p], root), Error::InvalidArgument(_), "scatter root={root}");
+        check_err!(ctx.scatterv(&[1i32], &[1], root), Error::InvalidArgument(_), "scatterv root={root}");
+        let data = vec![1.0f64; 5];
+        check_err!(DistributedVector::scatter_from(ctx, &data, root), Error::InvalidArgument(_), "vector scatter_from");
+        check_err!(DistributedArray::scatter_from(ctx, &data, root), Error::InvalidArgument(_), "array scatter_from");
+        let a = ArrayD::<f64>::zeros(IxDyn(&[4, 2]));
+        check_err!(
+            DistributedTensor::scatter_from(ctx, Some(a.view()), root),
+            Error::InvalidArgument(_),
+            "tensor scatter_from"
+        );
+        let v = DistributedVector::<f64>::new(ctx, 5).unwrap();
+        check_err!(v.gather(root), Error::InvalidArgument(_), "vector gather root={root}");
+        let t = DistributedTensor::<f64>::new(ctx, &[5, 2]).unwrap();
+        check_err!(t.gather(root), Error::InvalidArgument(_), "tensor gather root={root}");
+    }
+    check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
+}
+
+fn t_err_float_ops<T: Ty>(ctx: &Context) {
+    use ReduceOp::*;
+    let x = [T::from_f64(1.0); 3];
+    for op in [LAnd, LOr, LXor, BAnd, BOr, BXor] {
+        check_err!(ctx.reduce(&x, op, 0), Error::InvalidArgument(_), "reduce {op}");
+        check_err!(ctx.allreduce(&x, op), Error::InvalidArgument(_), "allreduce {op}");
+        check_err!(ctx.allreduce_scalar(x[0], op), Error::InvalidArgument(_), "allreduce_scalar {op}");
+        check_err!(ctx.scan(&x, op), Error::InvalidArgument(_), "scan {op}");
+        check_err!(ctx.exscan(&x, op), Error::InvalidArgument(_), "exscan {op}");
+    }
+    check_eq!(ctx.allreduce_scalar(1i32, Sum).unwrap(), ctx.size() as i32, "after the errors");
+}
+
+fn t_err_alltoall(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    if p > 1 {
+        // Not a multiple of size, everywhere.
+        check_err!(ctx.alltoall(&vec![1u8; 2 * p + 1]), Error::InvalidArgument(_), "alltoall, all ranks bad");
+        // Only the last rank is bad, or chunk lengths differ.
+        let n = if me == p - 1 { 2 * p + 1 } else { 2 * p };
+        // The bad rank reports its own error; the others an error of the same kind.
+        check_err!(ctx.alltoall(&vec![1u8; n]), Error::InvalidArgument(_), "alltoall, last rank bad");
+        check_err!(ctx.alltoall(&vec![1u8; p * (1 + me % 2)]), Error::Mismatch(_), "alltoall chunk lengths");
+    }
+    // Wrong number of counts on every rank.
+    check_err!(ctx.alltoallv(&[1i64; 2], &vec![0; p + 1]), Error::InvalidArgument(_), "alltoallv, size+1 counts");
+    // Counts not summing to the length on every rank.
+    check_err!(ctx.alltoallv(&vec![1i64; p + 1], &vec![1; p]), Error::InvalidArgument(_), "alltoallv, counts sum != len");
+    // Only the last rank is bad: every rank must get the same error.
+    let counts = if me == p - 1 { vec![3; p] } else { vec![1; p] };
+    let r = ctx.alltoallv(&vec![1i64; p], &counts);
+    let code = match &r {
+        Ok(_) => 0,
+        Err(e) => e.status(),
+    };
+    let lo = ctx.allreduce_scalar(code, ReduceOp::Min).unwrap();
+    let hi = ctx.allreduce_scalar(code, ReduceOp::Max).unwrap();
+    check!(lo == hi, "alltoallv, last rank bad: status codes differ across ranks ({lo}..{hi})");
+    if p == 1 {
+        check_err!(r, Error::InvalidArgument(_), "alltoallv, np=1 bad counts");
+    } else {
+        check_err!(r, Error::Mismatch(_) | Error::InvalidArgument(_), "alltoallv, last rank bad");
+    }
+    check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
+}
+
+fn t_err_containers(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let n = 5 + me;
+    let r = DistributedVector::<f64>::new(ctx, n);
+    let ra = DistributedArray::<i32>::with_value(ctx, n, 3);
+    let rt = DistributedTensor::<u8>::new(ctx, &[4, 2 + me]);
+    let rt2 = DistributedTensor::<u8>::new(ctx, &vec![4; 1 + me]);
+    let rg = DistributedVector::<i16>::from_global(ctx, &vec![1; n]);
+    if p == 1 {
+        check!(r.is_ok() && ra.is_ok() && rt.is_ok() && rt2.is_ok() && rg.is_ok(), "np=1: nothing can disagree");
+    } else {
+        check_err!(r, Error::Mismatch(_), "vector sizes");
+        check_err!(ra, Error::Mismatch(_), "array sizes");
+        check_err!(rt, Error::Mismatch(_), "tensor shapes");
+        check_err!(rt2, Error::Mismatch(_), "tensor ndims");
+        let r0: Vec<usize> = if me == 0 { Vec::new() } else { vec![4] };
+        check_err!(DistributedTensor::<u8>::new(ctx, &r0), Error::Mismatch(_), "0-d shape on rank 0 only");
+        check_err!(rg, Error::Mismatch(_), "from_global lengths");
+        let mut v = DistributedVector::<f64>::new(ctx, 6).unwrap();
+        check_err!(v.resize(3 + me), Error::Mismatch(_), "resize sizes");
+        check_eq!(v.global_size(), 6, "a failed resize leaves the vector as it was");
+        let t = DistributedTensor::<f64>::new(ctx, &[6, 2]).unwrap();
+        check_err!(t.halo_exchange(1 + me), Error::Mismatch(_), "halo widths");
+    }
+    check_err!(DistributedTensor::<f64>::new(ctx, &[]), Error::InvalidArgument(_), "0-d tensor");
+    check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
+}
+
+// ------------------------------------------------------------------ 1-D containers
+
+/// The partition queries of a 1-D container of `n` elements.
+fn check_layout(
+    what: &str,
+    ctx: &Context,
+    n: usize,
+    part: &dtl_core::Block,
+    (local_size, local_offset): (usize, usize),
+    owner: impl Fn(usize) -> Result<usize, Error>,
+    is_local: impl Fn(usize) -> bool,
+) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let mine = block_range(n, p, me);
+    check_eq!(local_size, mine.len(), "{what} n={n}: local_size");
+    check_eq!(local_offset, mine.start, "{what} n={n}: local_offset");
+    check_eq!(part.global_size(), n, "{what} n={n}: partition global_size");
+    check_eq!(part.num_ranks(), p, "{what} n={n}: partition num_ranks");
+    for r in 0..p {
+        check_eq!(part.local_size(r), block_sizes(n, p)[r], "{what} n={n}: partition local_size({r})");
+        check_eq!(part.range(r), block_range(n, p, r), "{what} n={n}: partition range({r})");
+    }
+    for g in 0..n + 3 {
+        match block_owner(n, p, g) {
+            Some(o) => check_eq!(owner(g), Ok(o), "{what} n={n}: owner({g})"),
+            None => check!(matches!(owner(g), Err(Error::Bounds(_))), "{what} n={n}: owner({g}) out of range"),
+        }
+        check_eq!(is_local(g), block_owner(n, p, g) == Some(me), "{what} n={n}: is_local({g})");
+    }
+}
+
+fn t_vector_partition<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for n in sizes(ctx) {
+        let mut v = DistributedVector::<T>::new(ctx, n).unwrap();
+        check_eq!(v.global_size(), n, "n={n}: global_size");
+        check_layout("vector", ctx, n, v.partition(), (v.local_size(), v.local_offset()), |g| v.owner(g), |g| {
+            v.is_local(g)
+        });
+        check!(v.local().iter().all(|&x| x == T::from_f64(0.0)), "n={n}: new() is zero");
+        let mine = block_range(n, p, me);
+        for (l, g) in mine.clone().enumerate() {
+            check_eq!(v.to_global(l), Ok(g), "n={n}: to_global({l})");
+            check_eq!(v.to_local(g), Some(l), "n={n}: to_local({g})");
+        }
+        check!(v.to_global(mine.len()).is_err(), "n={n}: to_global past the end");
+        for g in (0..n).filter(|g| !mine.contains(g)) {
+            check_eq!(v.to_local(g), None, "n={n}: to_local({g}) of a remote index");
+        }
+        // Every rank writes f(global index) into its part.
+        let off = v.local_offset();
+        for (l, x) in v.local_mut().iter_mut().enumerate() {
+            *x = w(off + l + 1);
+        }
+        let expected: Vec<T> = ws((0..n).map(|g| g + 1));
+        check_eq!(v.local(), &expected[mine.clone()], "n={n}: local after writing");
+        for root in roots(ctx) {
+            let got = v.gather(root).unwrap();
+            check_eq!(got, if me == root { Some(expected.clone()) } else { None }, "n={n}: gather({root})");
+        }
+        check_eq!(v.gather_all().unwrap(), expected, "n={n}: gather_all");
+        v.fill(w(7));
+        check_eq!(v.gather_all().unwrap(), vec![w::<T>(7); n], "n={n}: gather_all after fill");
+        let v2 = DistributedVector::<T>::with_value(ctx, n, w(9)).unwrap();
+        check_eq!(v2.local(), &vec![w::<T>(9); mine.len()][..], "n={n}: with_value");
+    }
+}
+
+fn t_array_partition<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for n in sizes(ctx) {
+        let a0 = DistributedArray::<T>::new(ctx, n).unwrap();
+        check_layout("array", ctx, n, a0.partition(), (a0.local_size(), a0.local_offset()), |g| a0.owner(g), |g| {
+            a0.is_local(g)
+        });
+        let mut a = DistributedArray::<T>::with_value(ctx, n, w(3)).unwrap();
+        check_eq!(a.gather_all().unwrap(), vec![w::<T>(3); n], "n={n}: with_value gather_all");
+        let off = a.local_offset();
+        for (l, x) in a.local_mut().iter_mut().enumerate() {
+            *x = w(2 * (off + l));
+        }
+        let expected: Vec<T> = ws((0..n).map(|g| 2 * g));
+        check_eq!(a.local(), &expected[block_range(n, p, me)], "n={n}: local");
+        for root in roots(ctx) {
+            let got = a.gather(root).unwrap();
+            check_eq!(got, if me == root { Some(expected.clone()) } else { None }, "n={n}: gather({root})");
+        }
+        check_eq!(a.gather_all().unwrap(), expected, "n={n}: gather_all");
+        a.fill(w(5));
+        check_eq!(a.gather_all().unwrap(), vec![w::<T>(5); n], "n={n}: fill");
+    }
+}
+
+fn t_from_local<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let patterns: Vec<Vec<usize>> = vec![
+        (0..p).map(|r| (r * 5 + 3) % 7).collect(),
+        (0..p).map(|r| if r == 0 { 9 } else { 0 }).collect(),
+        (0..p).map(|r| if r == p - 1 { 11 } else { 0 }).collect(),
+        (0..p).collect(),
+        block_sizes(10, p), // already the block layout
+        vec![0; p],
+        (0..p).map(|r| 3 * (p - r)).collect(),
+    ];
+    for lens in patterns {
+        let total: usize = lens.iter().sum();
+        let off = prefix(&lens, me);
+        let local: Vec<T> = ws((0..lens[me]).map(|i| off + i + 1));
+        let expected: Vec<T> = ws((0..total).map(|g| g + 1));
+        let mine = block_range(total, p, me);
+        let v = DistributedVector::from_local(ctx, local.clone()).unwrap();
+        check_eq!(v.global_size(), total, "lens={lens:?}: global_size");
+        check_eq!(v.local_size(), mine.len(), "lens={lens:?}: local_size (block layout)");
+        check_eq!(v.local_offset(), mine.start, "lens={lens:?}: local_offset");
+        check_eq!(v.local(), &expected[mine.clone()], "lens={lens:?}: local data moved to the block layout");
+        check_eq!(v.gather_all().unwrap(), expected, "lens={lens:?}: gather_all keeps global order");
+        let a = DistributedArray::from_local(ctx, local).unwrap();
+        check_eq!(a.local(), &expected[mine], "lens={lens:?}: array from_local");
+    }
+}
+
+fn t_from_global_scatter<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for n in sizes(ctx) {
+        let global: Vec<T> = ws((0..n).map(|g| 3 * g + 1));
+        let mine = block_range(n, p, me);
+        let v = DistributedVector::from_global(ctx, &global).unwrap();
+        check_eq!(v.global_size(), n, "n={n}: from_global global_size");
+        check_eq!(v.local(), &global[mine.clone()], "n={n}: from_global local");
+        let a = DistributedArray::from_global(ctx, &global).unwrap();
+        check_eq!(a.local(), &global[mine.clone()], "n={n}: array from_global local");
+        for root in roots(ctx) {
+            // Non-root data is ignored.
+            let data: Vec<T> = if me == root { global.clone() } else { ws(0..me + 2) };
+            let v = DistributedVector::scatter_from(ctx, &data, root).unwrap();
+            check_eq!(v.global_size(), n, "n={n}: scatter_from({root}) global_size");
+            check_eq!(v.local(), &global[mine.clone()], "n={n}: scatter_from({root}) local");
+            let a = DistributedArray::scatter_from(ctx, &data, root).unwrap();
+            check_eq!(a.local(), &global[mine.clone()], "n={n}: array scatter_from({root}) local");
+        }
+    }
+}
+
+fn t_resize<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let n0 = p + 2;
+    let mut v = DistributedVector::<T>::new(ctx, n0).unwrap();
+    let mut model: Vec<T> = vec![T::from_f64(0.0); n0];
+    let steps = [n0 + p + 3, 2, 0, 1, p, 11, 100, 5, 5, 37];
+    for (k, &n) in steps.iter().enumerate() {
+        // Fresh values before each resize, so moved data is distinguishable.
+        let off = v.local_offset();
+        for (l, x) in v.local_mut().iter_mut().enumerate() {
+            *x = w((off + l) * 3 + k);
+        }
+        for (g, x) in model.iter_mut().enumerate() {
+            *x = w(g * 3 + k);
+        }
+        let old = model.len();
+        if k % 3 == 2 {
+            v.resize(n).unwrap();
+            model.resize(n, T::from_f64(0.0));
+        } else {
+            let c: T = w(100 + k);
+            v.resize_with(n, c).unwrap();
+            model.resize(n, c);
+        }
+        let mine = block_range(n, p, me);
+        check_eq!(v.global_size(), n, "step {k} ({old} -> {n}): global_size");
+        check_eq!(v.local_size(), mine.len(), "step {k} ({old} -> {n}): local_size");
+        check_eq!(v.local_offset(), mine.start, "step {k} ({old} -> {n}): local_offset");
+        check_eq!(v.local(), &model[mine], "step {k} ({old} -> {n}): local");
+        check_eq!(v.gather_all().unwrap(), model, "step {k} ({old} -> {n}): gather_all");
+    }
+}
+
+// ------------------------------------------------------------------ tensors
+
+fn tensor_shapes(ctx: &Context) -> Vec<Vec<usize>> {
+    let p = ctx.size();
+    let mut ns = vec![0, 1, 2, p - 1, p + 1, 10];
+    ns.sort_unstable();
+    ns.dedup();
+    ns.iter().flat_map(|&n| [vec![n, 3], vec![n, 2, 2]]).collect()
+}
+
+fn t_tensor_basic<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for shape in tensor_shapes(ctx) {
+        let n = shape[0];
+        let rl: usize = shape[1..].iter().product();
+        let mine = block_range(n, p, me);
+        let mut t = DistributedTensor::<T>::new(ctx, &shape).unwrap();
+        let mut lshape = shape.clone();
+        lshape[0] = mine.len();
+        check_eq!(t.shape(), &shape[..], "{shape:?}: shape");
+        check_eq!(t.ndim(), shape.len(), "{shape:?}: ndim");
+        check_eq!(t.global_size(), n * rl, "{shape:?}: global_size");
+        check_eq!(t.local_shape(), lshape, "{shape:?}: local_shape");
+        check_eq!(t.local_size(), mine.len() * rl, "{shape:?}: local_size");
+        check_eq!(t.local_offset(), mine.start, "{shape:?}: local_offset");
+        check_eq!(t.partition().range(me), mine.clone(), "{shape:?}: partition range");
+        for row in 0..n + 2 {
+            match block_owner(n, p, row) {
+                Some(o) => check_eq!(t.owner(row), Ok(o), "{shape:?}: owner({row})"),
+                None => check!(matches!(t.owner(row), Err(Error::Bounds(_))), "{shape:?}: owner({row})"),
+            }
+            check_eq!(t.is_local(row), mine.contains(&row), "{shape:?}: is_local({row})");
+        }
+        check_eq!(t.local_view().shape(), &lshape[..], "{shape:?}: local_view shape");
+        check!(t.local_view().iter().all(|&x| x == T::from_f64(0.0)), "{shape:?}: new() is zero");
+        // Write f(global multi-index) through the writable view.
+        let off = mine.start;
+        for (idx, x) in t.local_view_mut().indexed_iter_mut() {
+            let mut g = idx.slice().to_vec();
+            g[0] += off;
+            *x = w(flat(&g, &shape) + 1);
+        }
+        let expected = expected_tensor::<T>(&shape);
+        let my_rows = rows(&expected, mine.clone());
+        check_eq!(t.local_view().to_owned(), my_rows, "{shape:?}: local_view after writing");
+        check_eq!(t.local(), my_rows.as_slice().unwrap(), "{shape:?}: local() is the row-major block");
+        for root in roots(ctx) {
+            let got = t.gather(root).unwrap();
+            check_eq!(got, if me == root { Some(expected.clone()) } else { None }, "{shape:?}: gather({root})");
+        }
+        check_eq!(t.gather_all().unwrap(), expected, "{shape:?}: gather_all");
+        // Writes through local_mut() land in the same places.
+        for (l, x) in t.local_mut().iter_mut().enumerate() {
+            *x = w(off * rl + l + 2);
+        }
+        let shifted = ArrayD::from_shape_fn(IxDyn(&shape), |idx| w::<T>(flat(idx.slice(), &shape) + 2));
+        check_eq!(t.gather_all().unwrap(), shifted, "{shape:?}: gather_all after local_mut writes");
+        t.fill(w(9));
+        check_eq!(t.gather_all().unwrap(), ArrayD::from_elem(IxDyn(&shape), w::<T>(9)), "{shape:?}: fill");
+        let t2 = DistributedTensor::<T>::with_value(ctx, &shape, w(4)).unwrap();
+        check_eq!(t2.local_view().to_owned(), ArrayD::from_elem(IxDyn(&lshape), w::<T>(4)), "{shape:?}: with_value");
+    }
+    // 1-D tensors too.
+    let t = DistributedTensor::<T>::with_value(ctx, &[p + 3], w(1)).unwrap();
+    check_eq!(t.local_shape(), vec![block_sizes(p + 3, p)[me]], "1-D local_shape");
+}
+
+fn t_tensor_scatter<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for shape in tensor_shapes(ctx) {
+        let expected = expected_tensor::<T>(&shape);
+        let mine = block_range(shape[0], p, me);
+        for root in roots(ctx) {
+            let data = if me == root { Some(expected.view()) } else { None };
+            let t = DistributedTensor::scatter_from(ctx, data, root).unwrap();
+            check_eq!(t.shape(), &shape[..], "{shape:?}: scatter_from({root}) shape on every rank");
+            check_eq!(t.local_view().to_owned(), rows(&expected, mine.clone()), "{shape:?}: scatter_from({root})");
+        }
+        // A non-standard layout on the root: the transpose of a [rest.., n] array.
+        if shape.len() == 2 {
+            let n = shape[0];
+            let base = ArrayD::from_shape_fn(IxDyn(&[shape[1], n]), |idx| w::<T>(flat(&[idx[1], idx[0]], &shape) + 1));
+            let tv: ArrayViewD<'_, T> = base.t();
+            let root = p - 1;
+            let t = DistributedTensor::scatter_from(ctx, if me == root { Some(tv) } else { None }, root).unwrap();
+            check_eq!(t.local_view().to_owned(), rows(&expected, mine.clone()), "{shape:?}: scatter of a transposed view");
+        }
+    }
+}
+
+fn t_tensor_halo<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let mut shapes = tensor_shapes(ctx);
+    shapes.push(vec![2 * p + 1, 1]);
+    for shape in shapes {
+        let n = shape[0];
+        let expected = expected_tensor::<T>(&shape);
+        let mine = block_range(n, p, me);
+        let t = tensor_with_rows(ctx, &shape, &expected, mine.clone());
+        for width in [0usize, 1, 2, 3] {
+            let (lo, hi) = if mine.is_empty() {
+                (0..0, 0..0)
+            } else {
+                (mine.start.saturating_sub(width)..mine.start, mine.end..(mine.end + width).min(n))
+            };
+            let h = t.halo_exchange(width).unwrap();
+            check_eq!(h.width, width, "{shape:?} w={width}: halo width");
+            check_eq!(h.lower, rows(&expected, lo.clone()), "{shape:?} w={width}: lower halo (rows {lo:?})");
+            check_eq!(h.upper, rows(&expected, hi.clone()), "{shape:?} w={width}: upper halo (rows {hi:?})");
+            let full = t.local_with_halo(width).unwrap();
+            let want = if mine.is_empty() { rows(&expected, 0..0) } else { rows(&expected, lo.start..hi.end) };
+            check_eq!(full, want, "{shape:?} w={width}: local_with_halo");
+        }
+    }
+}
+
+/// A tensor of `shape` whose local block is set (through `local_view_mut`)
+/// to rows `mine` of `expected`.
+fn tensor_with_rows<T: Ty>(
+    ctx: &Context,
+    shape: &[usize],
+    expected: &ArrayD<T>,
+    mine: Range<usize>,
+) -> DistributedTensor<T> {
+    let mut t = DistributedTensor::<T>::new(ctx, shape).unwrap();
+    t.local_view_mut().assign(&rows(expected, mine));
+    t
+}
