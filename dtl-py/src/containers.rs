@@ -223,7 +223,7 @@ macro_rules! one_d_class {
             #[pyo3(signature = (ctx, data, root=0))]
             fn scatter_from(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, data: &Bound<'_, PyAny>, root: usize) -> PyResult<Self> {
                 let c = ctx.get().ctx.clone();
-                let (d, flat) = root_payload(py, &c, data, root)?;
+                let (d, flat) = root_payload(py, &c, data, root, true)?;
                 let inner = make_any!($any, d, T => {
                     let v: Vec<T> = match &flat { Some(a) => dtype::to_vec::<T>(a)?, None => Vec::new() };
                     py.detach(|| $core::<T>::scatter_from(&c, &v, root)).py()?
@@ -402,9 +402,15 @@ fn element_dtype<T: Element>(_: &[T]) -> DType {
 }
 
 /// `np.asarray(obj)` as an untyped array.
+/// Non-native byte order (e.g. `'>f8'`) is converted to native.
 fn as_array<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedArray>> {
     let np = py.import("numpy")?;
-    Ok(np.getattr("asarray")?.call1((obj,))?.cast_into::<PyUntypedArray>()?)
+    let mut a = np.getattr("asarray")?.call1((obj,))?;
+    let dt = a.getattr("dtype")?;
+    if !dt.getattr("isnative")?.extract::<bool>()? {
+        a = a.call_method1("astype", (dt.call_method1("newbyteorder", ("=",))?,))?;
+    }
+    Ok(a.cast_into::<PyUntypedArray>()?)
 }
 
 /// Validates the root's payload and shares its dtype with every rank
@@ -414,12 +420,16 @@ fn root_payload<'py>(
     c: &dtl_core::Context,
     data: &Bound<'py, PyAny>,
     root: usize,
+    one_d: bool,
 ) -> PyResult<(DType, Option<Bound<'py, PyUntypedArray>>)> {
     let mut code: i64 = -1;
     let mut arr = None;
     let mut err = None;
     if c.rank() == root {
         match as_array(py, data).and_then(|a| dtype::of_array(py, &a, "data").map(|d| (a, d))) {
+            Ok((a, _)) if one_d && a.ndim() != 1 => {
+                err = Some(invalid(format!("data must be 1-D for a 1-D container, got shape {:?}", a.shape())))
+            }
             Ok((a, d)) => {
                 code = d as i64;
                 arr = Some(a);
@@ -432,7 +442,7 @@ fn root_payload<'py>(
         return Err(e);
     }
     let d = DType::from_code(got as i32)
-        .ok_or_else(|| invalid(format!("the root rank {root} passed data of an unsupported dtype")))?;
+        .ok_or_else(|| invalid(format!("the root rank {root} rejected its data; see the error on that rank")))?;
     Ok((d, arr))
 }
 
@@ -539,7 +549,7 @@ impl PyDistributedTensor {
     #[pyo3(signature = (ctx, data, root=0))]
     fn scatter_from(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, data: &Bound<'_, PyAny>, root: usize) -> PyResult<Self> {
         let c = ctx.get().ctx.clone();
-        let (d, arr) = root_payload(py, &c, data, root)?;
+        let (d, arr) = root_payload(py, &c, data, root, false)?;
         let inner = make_any!(AnyTensor, d, T => {
             let owned = match &arr {
                 Some(a) => {

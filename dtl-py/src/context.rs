@@ -287,7 +287,8 @@ impl PyContext {
         let r = py.detach(|| self.ctx.split(color, key)).py()?;
         Ok(r.map(|ctx| PyContext { ctx }))
     }
-    /// A copy of this context bound to GPU ``device_id``.
+    /// A copy of this context bound to GPU ``device_id``; shares the
+    /// communicator (not collective, no MPI call).
     fn with_cuda(&self, device_id: i32) -> PyResult<PyContext> {
         Ok(PyContext { ctx: self.ctx.with_device(device_id).py()? })
     }

@@ -31,6 +31,12 @@ fn cuda_status() -> String {
     dtl_gpu::cuda_status()
 }
 
+/// Wall-clock time in seconds (`MPI_Wtime`); not collective.
+#[pyfunction]
+fn wtime() -> f64 {
+    dtl_core::Environment::wtime()
+}
+
 /// The symbolic name of a numeric status code.
 #[pyfunction]
 fn status_name(code: i32) -> &'static str {
@@ -44,6 +50,7 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(has_cuda, m)?)?;
     m.add_function(wrap_pyfunction!(cuda_status, m)?)?;
     m.add_function(wrap_pyfunction!(status_name, m)?)?;
+    m.add_function(wrap_pyfunction!(wtime, m)?)?;
     m.add_function(wrap_pyfunction!(context::_finalize, m)?)?;
     m.add_class::<context::PyEnvironment>()?;
     m.add_class::<context::PyContext>()?;

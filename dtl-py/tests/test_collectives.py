@@ -121,8 +121,12 @@ def test_empty_arrays(ctx):
 def test_bad_op_and_root(ctx):
     with pytest.raises(dtl.InvalidArgumentError, match="op must be one of"):
         dtl.allreduce(ctx, 1.0, op="avg")
-    with pytest.raises(dtl.InvalidArgumentError, match=f"root must be in 0..{ctx.size - 1}"):
+    with pytest.raises(dtl.InvalidArgumentError, match=f"root must be in 0..{ctx.size}"):
         dtl.reduce(ctx, 1.0, root=ctx.size)
+    with pytest.raises(dtl.InvalidArgumentError, match="root must be in"):
+        dtl.scatter(ctx, np.zeros((ctx.size, 2)), root=ctx.size + 3)
+    with pytest.raises(dtl.InvalidArgumentError, match="root must be in"):
+        dtl.DistributedTensor.scatter_from(ctx, np.zeros((3, 2)), root=ctx.size)
     with pytest.raises(dtl.InvalidArgumentError, match="root"):
         dtl.broadcast(ctx, 1.0, root=-1)
     with pytest.raises(dtl.InvalidArgumentError, match="not supported"):
@@ -160,3 +164,30 @@ def test_checks_can_be_turned_off(ctx):
     assert d.collective_checks is True
     d.collective_checks = False
     assert dtl.allreduce(d, 2) == 2 * ctx.size
+
+
+@pytest.mark.mpi(min_size=2)
+def test_mismatched_ndim_does_not_hang(ctx):
+    data = np.zeros((2, 2)) if ctx.rank == 0 else np.zeros((2, 2, 1))
+    with pytest.raises(dtl.InvalidArgumentError, match="differs across ranks"):
+        dtl.allgather(ctx, data)
+
+
+def test_python_layer_errors_carry_status(ctx):
+    with pytest.raises(dtl.InvalidArgumentError) as info:
+        dtl.allreduce(ctx, 1.0, op="avg")
+    assert info.value.status == 300 and info.value.status_name == "DTL_ERROR_INVALID_ARGUMENT"
+    assert str(info.value).endswith("[DTL_ERROR_INVALID_ARGUMENT]")
+
+
+def test_non_native_byte_order(ctx):
+    big = np.arange(3, dtype=">f8")
+    np.testing.assert_array_equal(dtl.allreduce(ctx, big), np.arange(3.0) * ctx.size)
+    v = dtl.DistributedVector.from_global(ctx, np.arange(5, dtype=">i4"))
+    np.testing.assert_array_equal(v.gather_all(), np.arange(5))
+
+
+def test_wtime_increases():
+    a = dtl.wtime()
+    b = dtl.wtime()
+    assert isinstance(a, float) and b >= a

@@ -172,3 +172,10 @@ def test_mismatched_sizes_raise_everywhere(ctx):
         dtl.DistributedVector(ctx, 10 + ctx.rank)
     # still usable afterwards
     assert dtl.allreduce(ctx, 1) == ctx.size
+
+
+def test_vector_scatter_from_rejects_nd(ctx):
+    data = np.arange(12).reshape(3, 4) if ctx.is_root else None
+    with pytest.raises(dtl.InvalidArgumentError, match="1-D" if ctx.is_root else "root rank 0 rejected"):
+        dtl.DistributedVector.scatter_from(ctx, data, root=0)
+    assert dtl.allreduce(ctx, 1) == ctx.size

@@ -55,6 +55,7 @@ from ._dtl import (
     has_cuda,
     has_mpi,
     status_name,
+    wtime,
 )
 from ._errors import (
     BackendError,
@@ -150,6 +151,7 @@ __all__ = [
     "has_cuda",
     "cuda_status",
     "status_name",
+    "wtime",
     "DTLError",
     "CommunicationError",
     "MemoryError",

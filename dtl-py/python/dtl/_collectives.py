@@ -13,7 +13,7 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 
 from . import _dtl
-from ._errors import InvalidArgumentError
+from ._errors import _invalid
 from ._dtl import Context
 
 SUM = "sum"
@@ -43,40 +43,39 @@ def _op_code(op: Any) -> int:
             return _OPS[name]
     elif isinstance(op, (int, np.integer)) and not isinstance(op, bool) and 0 <= int(op) <= 9:
         return int(op)
-    raise InvalidArgumentError(
+    raise _invalid(
         f"op must be one of dtl.SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR "
-        f"(or their names as strings); got {op!r} [DTL_ERROR_INVALID_ARGUMENT]"
+        f"(or their names as strings); got {op!r}"
     )
 
 
 def _check_ctx(ctx: Any) -> Context:
     if not isinstance(ctx, Context):
-        raise InvalidArgumentError(
-            f"ctx must be a dtl.Context, got {type(ctx).__name__} [DTL_ERROR_INVALID_ARGUMENT]"
+        raise _invalid(
+            f"ctx must be a dtl.Context, got {type(ctx).__name__}"
         )
     return ctx
 
 
 def _root(ctx: Context, root: Any) -> int:
-    if isinstance(root, bool) or not isinstance(root, (int, np.integer)):
-        raise InvalidArgumentError(f"root must be an int in 0..{ctx.size - 1}, got {root!r} [DTL_ERROR_INVALID_ARGUMENT]")
-    r = int(root)
-    if not 0 <= r < ctx.size:
-        raise InvalidArgumentError(
-            f"root must be in 0..{ctx.size - 1} (the context size is {ctx.size}), got {r} [DTL_ERROR_INVALID_ARGUMENT]"
-        )
-    return r
+    """Type check only: the range check happens in the core, after the ranks
+    agree on the root, so that no rank can leave the call early alone."""
+    if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or int(root) < 0:
+        raise _invalid(f"root must be an int in 0..{ctx.size - 1}, got {root!r}")
+    return int(root)
 
 
 def _as_array(data: Any) -> Tuple[np.ndarray, bool, bool]:
     """(C-contiguous array, was_scalar, was_python_scalar)."""
     py_scalar = isinstance(data, (int, float)) and not isinstance(data, bool)
     arr = np.asarray(data)
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.ndim > 0:
         arr = np.ascontiguousarray(arr)
     if arr.dtype == np.bool_:
-        raise InvalidArgumentError(
-            "bool data is not supported; convert to an integer dtype (e.g. .astype(np.uint8)) [DTL_ERROR_INVALID_ARGUMENT]"
+        raise _invalid(
+            "bool data is not supported; convert to an integer dtype (e.g. .astype(np.uint8))"
         )
     return arr, arr.ndim == 0, py_scalar
 
@@ -91,9 +90,11 @@ def _result(flat: np.ndarray, shape: Tuple[int, ...], scalar: bool, py_scalar: b
 
 def _shape_agree(ctx: Context, what: str, arr: np.ndarray) -> None:
     """All ranks pass the same shape (one small MPI_Allreduce)."""
-    names = ["ndim"] + [f"shape[{k}]" for k in range(arr.ndim)]
-    values = [arr.ndim] + [int(d) for d in arr.shape]
-    _dtl._agree(ctx, what, names[:9], values[:9])
+    # A fixed number of fields on every rank: the agreement is one
+    # MPI_Allreduce whose count must not depend on the local ndim.
+    names = ["ndim"] + [f"shape[{k}]" for k in range(8)]
+    values = [arr.ndim] + [int(arr.shape[k]) if k < arr.ndim else -1 for k in range(8)]
+    _dtl._agree(ctx, what, names, values)
 
 
 def allreduce(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
@@ -187,9 +188,9 @@ def scatter(ctx: Context, data: Any, root: int = 0) -> Any:
     hdr = _dtl._broadcast(ctx, hdr, r)
     if not hdr[0]:
         lead = "a 0-d array" if hdr[1] == 0 else f"leading dimension {int(hdr[2])}"
-        raise InvalidArgumentError(
+        raise _invalid(
             f"scatter: the root's data must have leading dimension equal to the context size "
-            f"{ctx.size}; got {lead} [DTL_ERROR_INVALID_ARGUMENT]"
+            f"{ctx.size}; got {lead}"
         )
     chunk_shape = tuple(int(d) for d in hdr[3:])
     out = _dtl._scatter(ctx, arr.reshape(-1), r)
@@ -235,9 +236,9 @@ def alltoall(ctx: Context, data: ArrayLike) -> np.ndarray:
         bad = 0
     _dtl._agree(ctx, "alltoall", ["argument validity"], [bad])
     if bad:
-        raise InvalidArgumentError(
+        raise _invalid(
             f"alltoall: data must have leading dimension equal to the context size {ctx.size}; "
-            f"got shape {arr.shape} [DTL_ERROR_INVALID_ARGUMENT]"
+            f"got shape {arr.shape}"
         )
     _shape_agree(ctx, "alltoall", arr)
     return _dtl._alltoall(ctx, arr.reshape(-1)).reshape(arr.shape)

@@ -52,3 +52,12 @@ _BY_STATUS: dict[int, type[DTLError]] = {
 
 def _class_for_status(status: int) -> type[DTLError]:
     return _BY_STATUS.get(status, DTLError)
+
+
+def _invalid(message: str) -> InvalidArgumentError:
+    """An ``InvalidArgumentError`` raised by the Python layer, shaped like the
+    ones from the native module (status 300, status name in the message)."""
+    err = InvalidArgumentError(f"invalid argument: {message} [DTL_ERROR_INVALID_ARGUMENT]")
+    err.status = 300
+    err.status_name = "DTL_ERROR_INVALID_ARGUMENT"
+    return err
