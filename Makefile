@@ -114,6 +114,10 @@ test-py-examples: build-py
 	  echo "== examples/python/$$ex.py, np=$$np"; \
 	  $(MPIRUN) -np $$np $(PY) examples/python/$$ex.py; \
 	done; done
+	for np in 3 4; do for f in examples/python/guide/*.py; do \
+	  echo "== $$f (the guide's code, verbatim), np=$$np"; \
+	  $(MPIRUN) -np $$np $(PY) $$f > /dev/null; \
+	done; done
 
 test-demo: build-py
 	mkdir -p demo-output
