@@ -10,6 +10,63 @@
 //! are plain slices of it (no communication). Construction, `gather*`,
 //! `resize` and the halo exchange are **collective**.
 
+/// The constructors shared by the 1-D containers (a newtype over
+/// [`Distributed1D`]); every one is collective.
+macro_rules! one_d_constructors {
+    ($name:ident) => {
+        impl<T: $crate::element::Element> $name<T> {
+            /// `n` zero-initialised elements. Collective (see `with_value`).
+            pub fn new(ctx: &$crate::context::Context, n: usize) -> $crate::error::Result<Self> {
+                Self::with_value(ctx, n, T::ZERO)
+            }
+            /// `n` elements set to `value`. Collective: every rank passes the
+            /// same `n` (checked with one `MPI_Allreduce` unless checks are off).
+            ///
+            /// # Errors
+            /// [`Error::Mismatch`](crate::Error::Mismatch) if ranks pass
+            /// different sizes; [`Error::Memory`](crate::Error::Memory) if the
+            /// local part cannot be allocated.
+            pub fn with_value(ctx: &$crate::context::Context, n: usize, value: T) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::filled(ctx, n, value).map(Self)
+            }
+            /// Builds from every rank's local elements, concatenated in rank
+            /// order (global size = the sum); moved to the block partition if
+            /// needed (`MPI_Allgather` of counts, then `MPI_Alltoallv`).
+            /// Collective.
+            pub fn from_local(ctx: &$crate::context::Context, local: Vec<T>) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::from_local_parts(ctx, local).map(Self)
+            }
+            /// Builds from the full data, present on every rank; each keeps
+            /// its block. Collective.
+            pub fn from_global(ctx: &$crate::context::Context, global: &[T]) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::from_global_slice(ctx, global).map(Self)
+            }
+            /// Distributes `data` from `root` (`MPI_Scatterv`); other ranks'
+            /// `data` is ignored. Collective.
+            pub fn scatter_from(ctx: &$crate::context::Context, data: &[T], root: usize) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::scatter_root(ctx, data, root).map(Self)
+            }
+        }
+    };
+}
+
+/// `Deref`/`DerefMut` of a 1-D newtype to its [`Distributed1D`].
+macro_rules! deref_to_1d {
+    ($name:ident) => {
+        impl<T: $crate::element::Element> std::ops::Deref for $name<T> {
+            type Target = $crate::containers::Distributed1D<T>;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+        impl<T: $crate::element::Element> std::ops::DerefMut for $name<T> {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.0
+            }
+        }
+    };
+}
+
 mod array;
 mod tensor;
 mod vector;

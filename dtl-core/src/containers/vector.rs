@@ -1,6 +1,5 @@
 //! [`Distributed1D`], the shared 1-D core, and [`DistributedVector`].
 
-use std::ops::{Deref, DerefMut};
 
 use super::{contiguous_offset, move_rows};
 use crate::context::Context;
@@ -9,7 +8,8 @@ use crate::error::{Error, Result};
 use crate::partition::{Block, Partition, PartitionKind};
 
 /// The state and operations shared by [`DistributedVector`] and
-/// [`DistributedArray`](super::DistributedArray) (both deref to it):
+/// [`DistributedArray`](super::DistributedArray) (both deref to it, and
+/// share the same constructors):
 /// `global_size` elements split by a [`Block`] partition, this rank's part
 /// in a contiguous host buffer.
 #[derive(Debug)]
@@ -163,38 +163,9 @@ impl<T: Element> Distributed1D<T> {
 #[derive(Debug)]
 pub struct DistributedVector<T: Element>(Distributed1D<T>);
 
-impl<T: Element> DistributedVector<T> {
-    /// `n` zero-initialised elements. Collective (see
-    /// [`DistributedVector::with_value`]).
-    pub fn new(ctx: &Context, n: usize) -> Result<Self> {
-        Self::with_value(ctx, n, T::ZERO)
-    }
-    /// `n` elements set to `value`. Collective: every rank passes the same
-    /// `n` (checked with one `MPI_Allreduce` unless checks are off).
-    ///
-    /// # Errors
-    /// [`Error::Mismatch`] if ranks pass different sizes; [`Error::Memory`]
-    /// if the local part cannot be allocated.
-    pub fn with_value(ctx: &Context, n: usize, value: T) -> Result<Self> {
-        Distributed1D::filled(ctx, n, value).map(Self)
-    }
-    /// Builds from every rank's local elements, concatenated in rank order
-    /// (global size = the sum); moved to the block partition if needed
-    /// (`MPI_Allgather` of counts, then `MPI_Alltoallv`). Collective.
-    pub fn from_local(ctx: &Context, local: Vec<T>) -> Result<Self> {
-        Distributed1D::from_local_parts(ctx, local).map(Self)
-    }
-    /// Builds from the full data, present on every rank; each keeps its
-    /// block. Collective.
-    pub fn from_global(ctx: &Context, global: &[T]) -> Result<Self> {
-        Distributed1D::from_global_slice(ctx, global).map(Self)
-    }
-    /// Distributes `data` from `root` (`MPI_Scatterv`); other ranks' `data`
-    /// is ignored. Collective.
-    pub fn scatter_from(ctx: &Context, data: &[T], root: usize) -> Result<Self> {
-        Distributed1D::scatter_root(ctx, data, root).map(Self)
-    }
+one_d_constructors!(DistributedVector);
 
+impl<T: Element> DistributedVector<T> {
     /// Changes the global size to `n`, keeping the first `min(old, n)`
     /// elements in global order and setting new ones to `value`. Elements
     /// move to the new block boundaries with one `MPI_Alltoallv`.
@@ -220,15 +191,4 @@ impl<T: Element> DistributedVector<T> {
     }
 }
 
-impl<T: Element> Deref for DistributedVector<T> {
-    type Target = Distributed1D<T>;
-    fn deref(&self) -> &Distributed1D<T> {
-        &self.0
-    }
-}
-
-impl<T: Element> DerefMut for DistributedVector<T> {
-    fn deref_mut(&mut self) -> &mut Distributed1D<T> {
-        &mut self.0
-    }
-}
+deref_to_1d!(DistributedVector);
