@@ -191,9 +191,7 @@ impl Context {
             Some(c) if c < 0 => {
                 // Still take part in the collective so other ranks do not hang.
                 let _ = self.comm().split_by_color_with_key(Color::undefined(), key);
-                return Err(Error::InvalidArgument(format!(
-                    "color must be >= 0 (or None for no membership), got {c}"
-                )));
+                return Err(Error::InvalidArgument(format!("color must be >= 0 (or None for no membership), got {c}")));
             }
             Some(c) => Color::with_value(c),
             None => Color::undefined(),

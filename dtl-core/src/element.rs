@@ -213,16 +213,46 @@ float_element!(f32 => Float32, f64 => Float64);
 macro_rules! dispatch_dtype {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
-            $crate::DType::Int8 => { type $T = i8; $body }
-            $crate::DType::Int16 => { type $T = i16; $body }
-            $crate::DType::Int32 => { type $T = i32; $body }
-            $crate::DType::Int64 => { type $T = i64; $body }
-            $crate::DType::UInt8 => { type $T = u8; $body }
-            $crate::DType::UInt16 => { type $T = u16; $body }
-            $crate::DType::UInt32 => { type $T = u32; $body }
-            $crate::DType::UInt64 => { type $T = u64; $body }
-            $crate::DType::Float32 => { type $T = f32; $body }
-            $crate::DType::Float64 => { type $T = f64; $body }
+            $crate::DType::Int8 => {
+                type $T = i8;
+                $body
+            }
+            $crate::DType::Int16 => {
+                type $T = i16;
+                $body
+            }
+            $crate::DType::Int32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::DType::Int64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::DType::UInt8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::DType::UInt16 => {
+                type $T = u16;
+                $body
+            }
+            $crate::DType::UInt32 => {
+                type $T = u32;
+                $body
+            }
+            $crate::DType::UInt64 => {
+                type $T = u64;
+                $body
+            }
+            $crate::DType::Float32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::Float64 => {
+                type $T = f64;
+                $body
+            }
         }
     };
 }

@@ -83,14 +83,8 @@ struct EnvState {
     threading: Option<ThreadLevel>,
 }
 
-static STATE: Mutex<EnvState> = Mutex::new(EnvState {
-    universe: None,
-    adopted: false,
-    handles: 0,
-    holds: 0,
-    pinned: false,
-    threading: None,
-});
+static STATE: Mutex<EnvState> =
+    Mutex::new(EnvState { universe: None, adopted: false, handles: 0, holds: 0, pinned: false, threading: None });
 
 fn state() -> std::sync::MutexGuard<'static, EnvState> {
     // A poisoned lock only means a panic happened while holding it; the

@@ -29,8 +29,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use dtl_core::{
-    Context, DistributedArray, DistributedTensor, DistributedVector, Element, Environment, Error, Partition,
-    ReduceOp, ThreadLevel,
+    Context, DistributedArray, DistributedTensor, DistributedVector, Element, Environment, Error, Partition, ReduceOp,
+    ThreadLevel,
 };
 use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn, Slice};
 
@@ -890,7 +890,11 @@ fn t_err_arg_mismatch(ctx: &Context) {
     // A bad recv buffer on one rank only: every rank gets the same error, and
     // the next collective still pairs up.
     let mut out = vec![0.0f64; if me == 0 { 2 } else { 1 }];
-    check_err!(ctx.allreduce_into(&[1.0], &mut out, ReduceOp::Sum), Error::Mismatch(_), "allreduce_into recv on rank 0");
+    check_err!(
+        ctx.allreduce_into(&[1.0], &mut out, ReduceOp::Sum),
+        Error::Mismatch(_),
+        "allreduce_into recv on rank 0"
+    );
     check_eq!(ctx.allreduce_scalar(3i32, ReduceOp::Sum).unwrap(), 3 * p as i32, "allreduce after the bad recv");
     // Different ops.
     let op = if me == 0 { ReduceOp::Sum } else { ReduceOp::Max };
@@ -994,7 +998,11 @@ fn t_err_alltoall(ctx: &Context) {
     // Wrong number of counts on every rank.
     check_err!(ctx.alltoallv(&[1i64; 2], &vec![0; p + 1]), Error::InvalidArgument(_), "alltoallv, size+1 counts");
     // Counts not summing to the length on every rank.
-    check_err!(ctx.alltoallv(&vec![1i64; p + 1], &vec![1; p]), Error::InvalidArgument(_), "alltoallv, counts sum != len");
+    check_err!(
+        ctx.alltoallv(&vec![1i64; p + 1], &vec![1; p]),
+        Error::InvalidArgument(_),
+        "alltoallv, counts sum != len"
+    );
     // Only the last rank is bad: every rank must get the same error.
     let counts = if me == p - 1 { vec![3; p] } else { vec![1; p] };
     let r = ctx.alltoallv(&vec![1i64; p], &counts);
@@ -1077,9 +1085,15 @@ fn t_vector_partition<T: Ty>(ctx: &Context) {
     for n in sizes(ctx) {
         let mut v = DistributedVector::<T>::new(ctx, n).unwrap();
         check_eq!(v.global_size(), n, "n={n}: global_size");
-        check_layout("vector", ctx, n, v.partition(), (v.local_size(), v.local_offset()), |g| v.owner(g), |g| {
-            v.is_local(g)
-        });
+        check_layout(
+            "vector",
+            ctx,
+            n,
+            v.partition(),
+            (v.local_size(), v.local_offset()),
+            |g| v.owner(g),
+            |g| v.is_local(g),
+        );
         check!(v.local().iter().all(|&x| x == T::from_f64(0.0)), "n={n}: new() is zero");
         let mine = block_range(n, p, me);
         for (l, g) in mine.clone().enumerate() {
@@ -1113,9 +1127,15 @@ fn t_array_partition<T: Ty>(ctx: &Context) {
     let (me, p) = (ctx.rank(), ctx.size());
     for n in sizes(ctx) {
         let a0 = DistributedArray::<T>::new(ctx, n).unwrap();
-        check_layout("array", ctx, n, a0.partition(), (a0.local_size(), a0.local_offset()), |g| a0.owner(g), |g| {
-            a0.is_local(g)
-        });
+        check_layout(
+            "array",
+            ctx,
+            n,
+            a0.partition(),
+            (a0.local_size(), a0.local_offset()),
+            |g| a0.owner(g),
+            |g| a0.is_local(g),
+        );
         let mut a = DistributedArray::<T>::with_value(ctx, n, w(3)).unwrap();
         check_eq!(a.gather_all().unwrap(), vec![w::<T>(3); n], "n={n}: with_value gather_all");
         let off = a.local_offset();
@@ -1302,7 +1322,11 @@ fn t_tensor_scatter<T: Ty>(ctx: &Context) {
             let tv: ArrayViewD<'_, T> = base.t();
             let root = p - 1;
             let t = DistributedTensor::scatter_from(ctx, if me == root { Some(tv) } else { None }, root).unwrap();
-            check_eq!(t.local_view().to_owned(), rows(&expected, mine.clone()), "{shape:?}: scatter of a transposed view");
+            check_eq!(
+                t.local_view().to_owned(),
+                rows(&expected, mine.clone()),
+                "{shape:?}: scatter of a transposed view"
+            );
         }
     }
 }

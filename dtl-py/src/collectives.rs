@@ -16,18 +16,27 @@ fn flat<'py, T: numpy::Element + Copy>(py: Python<'py>, v: Vec<T>) -> Bound<'py,
 
 /// Shares the root's dtype code with every rank (`MPI_Bcast`), so ranks
 /// whose argument is ignored need not pass a matching dtype.
-fn root_dtype(py: Python<'_>, ctx: &dtl_core::Context, arr: &Bound<'_, PyUntypedArray>, root: usize) -> PyResult<dtl_core::DType> {
+fn root_dtype(
+    py: Python<'_>,
+    ctx: &dtl_core::Context,
+    arr: &Bound<'_, PyUntypedArray>,
+    root: usize,
+) -> PyResult<dtl_core::DType> {
     let mine = if ctx.rank() == root { dtype::of_array(py, arr, "data").map(|d| d as i64) } else { Ok(-1) };
     let code = py.detach(|| ctx.broadcast_vec(&[*mine.as_ref().unwrap_or(&-1)], root)).py()?[0];
     mine?;
-    dtl_core::DType::from_code(code as i32).ok_or_else(|| {
-        crate::errors::invalid(format!("the root rank {root} passed data of an unsupported dtype"))
-    })
+    dtl_core::DType::from_code(code as i32)
+        .ok_or_else(|| crate::errors::invalid(format!("the root rank {root} passed data of an unsupported dtype")))
 }
 
 /// `MPI_Allreduce` of a flat array; returns a new flat array.
 #[pyfunction]
-pub fn _allreduce<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>, op: i64) -> PyResult<Bound<'py, PyAny>> {
+pub fn _allreduce<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    op: i64,
+) -> PyResult<Bound<'py, PyAny>> {
     let op = ReduceOp::from_code(op).py()?;
     let d = dtype::of_array(py, arr, "data")?;
     dispatch_dtype!(d, T => {
@@ -39,7 +48,13 @@ pub fn _allreduce<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUnty
 
 /// `MPI_Reduce` onto `root`; `None` on other ranks.
 #[pyfunction]
-pub fn _reduce<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>, op: i64, root: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub fn _reduce<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    op: i64,
+    root: usize,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let op = ReduceOp::from_code(op).py()?;
     let d = dtype::of_array(py, arr, "data")?;
     dispatch_dtype!(d, T => {
@@ -51,7 +66,12 @@ pub fn _reduce<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntyped
 
 /// `MPI_Bcast` of the root's flat array (length and dtype from the root).
 #[pyfunction]
-pub fn _broadcast<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>, root: usize) -> PyResult<Bound<'py, PyAny>> {
+pub fn _broadcast<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    root: usize,
+) -> PyResult<Bound<'py, PyAny>> {
     let c = &ctx.ctx;
     let d = root_dtype(py, c, arr, root)?;
     dispatch_dtype!(d, T => {
@@ -63,7 +83,12 @@ pub fn _broadcast<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUnty
 
 /// `MPI_Gather` of equal-length flat arrays; `None` off the root.
 #[pyfunction]
-pub fn _gather<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>, root: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub fn _gather<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    root: usize,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     let d = dtype::of_array(py, arr, "data")?;
     dispatch_dtype!(d, T => {
         let v = dtype::to_vec::<T>(arr)?;
@@ -74,7 +99,12 @@ pub fn _gather<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntyped
 
 /// `MPI_Scatter` of the root's flat array into `size` equal chunks.
 #[pyfunction]
-pub fn _scatter<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>, root: usize) -> PyResult<Bound<'py, PyAny>> {
+pub fn _scatter<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    root: usize,
+) -> PyResult<Bound<'py, PyAny>> {
     let c = &ctx.ctx;
     let d = root_dtype(py, c, arr, root)?;
     dispatch_dtype!(d, T => {
@@ -86,7 +116,11 @@ pub fn _scatter<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntype
 
 /// `MPI_Allgather` of equal-length flat arrays.
 #[pyfunction]
-pub fn _allgather<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>) -> PyResult<Bound<'py, PyAny>> {
+pub fn _allgather<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+) -> PyResult<Bound<'py, PyAny>> {
     let d = dtype::of_array(py, arr, "data")?;
     dispatch_dtype!(d, T => {
         let v = dtype::to_vec::<T>(arr)?;
@@ -97,7 +131,11 @@ pub fn _allgather<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUnty
 
 /// `MPI_Allgatherv`: returns `(data, counts)`.
 #[pyfunction]
-pub fn _allgatherv<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>) -> PyResult<(Bound<'py, PyAny>, Vec<usize>)> {
+pub fn _allgatherv<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+) -> PyResult<(Bound<'py, PyAny>, Vec<usize>)> {
     let d = dtype::of_array(py, arr, "data")?;
     dispatch_dtype!(d, T => {
         let v = dtype::to_vec::<T>(arr)?;
@@ -108,7 +146,11 @@ pub fn _allgatherv<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUnt
 
 /// `MPI_Alltoall` of a flat array of `size` equal chunks.
 #[pyfunction]
-pub fn _alltoall<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>) -> PyResult<Bound<'py, PyAny>> {
+pub fn _alltoall<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+) -> PyResult<Bound<'py, PyAny>> {
     let d = dtype::of_array(py, arr, "data")?;
     dispatch_dtype!(d, T => {
         let v = dtype::to_vec::<T>(arr)?;
@@ -120,7 +162,13 @@ pub fn _alltoall<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntyp
 /// `MPI_Scan` (`exclusive=False`) or `MPI_Exscan` (`exclusive=True`; rank 0
 /// gets the op's identity).
 #[pyfunction]
-pub fn _scan<'py>(py: Python<'py>, ctx: &PyContext, arr: &Bound<'py, PyUntypedArray>, op: i64, exclusive: bool) -> PyResult<Bound<'py, PyAny>> {
+pub fn _scan<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    op: i64,
+    exclusive: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let op = ReduceOp::from_code(op).py()?;
     let d = dtype::of_array(py, arr, "data")?;
     dispatch_dtype!(d, T => {

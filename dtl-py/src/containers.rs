@@ -10,9 +10,7 @@
 use std::sync::Arc;
 
 use dtl_core::containers::checked_size;
-use dtl_core::{
-    DType, DistributedArray, DistributedTensor, DistributedVector, Element, PartitionKind, Placement,
-};
+use dtl_core::{DType, DistributedArray, DistributedTensor, DistributedVector, Element, PartitionKind, Placement};
 use ndarray::{ArrayViewD, IxDyn};
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -69,16 +67,46 @@ macro_rules! each {
 macro_rules! make_any {
     ($name:ident, $d:expr, $T:ident => $ctor:expr) => {
         match $d {
-            DType::Int8 => { type $T = i8; $name::I8($ctor) }
-            DType::Int16 => { type $T = i16; $name::I16($ctor) }
-            DType::Int32 => { type $T = i32; $name::I32($ctor) }
-            DType::Int64 => { type $T = i64; $name::I64($ctor) }
-            DType::UInt8 => { type $T = u8; $name::U8($ctor) }
-            DType::UInt16 => { type $T = u16; $name::U16($ctor) }
-            DType::UInt32 => { type $T = u32; $name::U32($ctor) }
-            DType::UInt64 => { type $T = u64; $name::U64($ctor) }
-            DType::Float32 => { type $T = f32; $name::F32($ctor) }
-            DType::Float64 => { type $T = f64; $name::F64($ctor) }
+            DType::Int8 => {
+                type $T = i8;
+                $name::I8($ctor)
+            }
+            DType::Int16 => {
+                type $T = i16;
+                $name::I16($ctor)
+            }
+            DType::Int32 => {
+                type $T = i32;
+                $name::I32($ctor)
+            }
+            DType::Int64 => {
+                type $T = i64;
+                $name::I64($ctor)
+            }
+            DType::UInt8 => {
+                type $T = u8;
+                $name::U8($ctor)
+            }
+            DType::UInt16 => {
+                type $T = u16;
+                $name::U16($ctor)
+            }
+            DType::UInt32 => {
+                type $T = u32;
+                $name::U32($ctor)
+            }
+            DType::UInt64 => {
+                type $T = u64;
+                $name::U64($ctor)
+            }
+            DType::Float32 => {
+                type $T = f32;
+                $name::F32($ctor)
+            }
+            DType::Float64 => {
+                type $T = f64;
+                $name::F64($ctor)
+            }
         }
     };
 }
@@ -105,12 +133,12 @@ fn check_policies(partition: i64, placement: i64, block_size: Option<i64>) -> Py
 
 /// `size` from any Python integer-like, as usize (negative → InvalidArgumentError).
 fn size_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<usize> {
-    let idx = obj
-        .py()
-        .import("operator")?
-        .getattr("index")?
-        .call1((obj,))
-        .map_err(|_| invalid(format!("{what} must be an integer >= 0, got {}", obj.repr().map(|r| r.to_string()).unwrap_or_default())))?;
+    let idx = obj.py().import("operator")?.getattr("index")?.call1((obj,)).map_err(|_| {
+        invalid(format!(
+            "{what} must be an integer >= 0, got {}",
+            obj.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))
+    })?;
     let v: i64 = idx.extract().map_err(|_| invalid(format!("{what} must be an integer in 0..2**63, got {idx}")))?;
     checked_size(v, what).py()
 }
@@ -148,7 +176,12 @@ fn view_of<'py, T: PyElem>(
 
 /// Copies `src` (any array-like with `dst.len()` elements) into `dst`,
 /// casting with NumPy's rules.
-fn copy_from_numpy<T: PyElem>(py: Python<'_>, src: &Bound<'_, PyAny>, dst: &mut [T], local_shape: &[usize]) -> PyResult<()> {
+fn copy_from_numpy<T: PyElem>(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    dst: &mut [T],
+    local_shape: &[usize],
+) -> PyResult<()> {
     let np = py.import("numpy")?;
     let arr = np.getattr("ascontiguousarray")?.call1((src, dtype::to_numpy(py, T::DTYPE)))?;
     let arr = arr.cast_into::<PyUntypedArray>()?;
@@ -547,7 +580,13 @@ impl PyDistributedTensor {
     /// Collective.
     #[classmethod]
     #[pyo3(signature = (ctx, data, root=0))]
-    fn scatter_from(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, data: &Bound<'_, PyAny>, root: usize) -> PyResult<Self> {
+    fn scatter_from(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        ctx: Py<PyContext>,
+        data: &Bound<'_, PyAny>,
+        root: usize,
+    ) -> PyResult<Self> {
         let c = ctx.get().ctx.clone();
         let (d, arr) = root_payload(py, &c, data, root, false)?;
         let inner = make_any!(AnyTensor, d, T => {
@@ -712,4 +751,3 @@ impl PyDistributedTensor {
         ))
     }
 }
-

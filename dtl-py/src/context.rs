@@ -171,9 +171,9 @@ impl PyContext {
             None => py.detach(Context::world).py()?,
             Some(c) if c.is_none() => py.detach(Context::world).py()?,
             Some(c) => {
-                let mpi = py.import("mpi4py.MPI").map_err(|_| {
-                    invalid("comm= needs an mpi4py communicator, but mpi4py is not importable")
-                })?;
+                let mpi = py
+                    .import("mpi4py.MPI")
+                    .map_err(|_| invalid("comm= needs an mpi4py communicator, but mpi4py is not importable"))?;
                 if c.is_instance(&mpi.getattr("Comm")?)? && c.eq(mpi.getattr("COMM_NULL")?)? {
                     return Err(invalid("comm is MPI.COMM_NULL; pass a live communicator"));
                 }

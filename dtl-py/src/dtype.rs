@@ -8,9 +8,7 @@ use crate::errors::invalid;
 
 /// The dtl dtype of a NumPy dtype descriptor, if supported.
 pub fn from_descr(py: Python<'_>, d: &Bound<'_, PyArrayDescr>) -> Option<DType> {
-    DType::ALL
-        .into_iter()
-        .find(|&t| dispatch_dtype!(t, T => d.is_equiv_to(&numpy::dtype::<T>(py))))
+    DType::ALL.into_iter().find(|&t| dispatch_dtype!(t, T => d.is_equiv_to(&numpy::dtype::<T>(py))))
 }
 
 /// Parses a user `dtype=` argument (`np.float64`, `"int32"`, `np.dtype(...)`).

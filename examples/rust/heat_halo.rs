@@ -119,10 +119,7 @@ fn run(ctx: &Context) -> Result<(), String> {
         }
         let max_diff = parallel.iter().zip(u.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         let total: f64 = parallel.iter().sum();
-        println!(
-            "heat_halo: {ROWS}x{COLS} grid, {STEPS} Jacobi steps on {} rank(s) ({dt:.4} s)",
-            ctx.size()
-        );
+        println!("heat_halo: {ROWS}x{COLS} grid, {STEPS} Jacobi steps on {} rank(s) ({dt:.4} s)", ctx.size());
         println!(
             "  T[1][{}] = {:.6}, T[{}][{}] = {:.6}, total heat {total:.6}",
             COLS / 2,

@@ -53,10 +53,7 @@ fn displs(counts: &[i32]) -> Result<Vec<i32>> {
     let mut acc: i64 = 0;
     for &c in counts {
         d.push(i32::try_from(acc).map_err(|_| {
-            Error::InvalidArgument(format!(
-                "total message size {acc} exceeds {} elements in this release",
-                i32::MAX
-            ))
+            Error::InvalidArgument(format!("total message size {acc} exceeds {} elements in this release", i32::MAX))
         })?);
         acc += c as i64;
     }

@@ -43,7 +43,11 @@ macro_rules! one_d_constructors {
             }
             /// Distributes `data` from `root` (`MPI_Scatterv`); other ranks'
             /// `data` is ignored. Collective.
-            pub fn scatter_from(ctx: &$crate::context::Context, data: &[T], root: usize) -> $crate::error::Result<Self> {
+            pub fn scatter_from(
+                ctx: &$crate::context::Context,
+                data: &[T],
+                root: usize,
+            ) -> $crate::error::Result<Self> {
                 $crate::containers::Distributed1D::scatter_root(ctx, data, root).map(Self)
             }
         }
@@ -123,4 +127,3 @@ pub(crate) fn contiguous_offset(ctx: &Context, local_len: usize) -> Result<(usiz
     let total: u64 = counts.iter().sum();
     Ok((off as usize, total as usize))
 }
-

@@ -286,7 +286,11 @@ impl<T: Element> DistributedTensor<T> {
             }
             let mut sreqs = Vec::new();
             for (q, range) in &sends {
-                sreqs.push(comm.process_at_rank(*q as i32).immediate_send_with_tag(scope, &self.data[range.clone()], TAG));
+                sreqs.push(comm.process_at_rank(*q as i32).immediate_send_with_tag(
+                    scope,
+                    &self.data[range.clone()],
+                    TAG,
+                ));
             }
             for r in reqs {
                 r.wait();

@@ -1,6 +1,5 @@
 //! [`Distributed1D`], the shared 1-D core, and [`DistributedVector`].
 
-
 use super::{contiguous_offset, move_rows};
 use crate::context::Context;
 use crate::element::Element;

@@ -189,9 +189,7 @@ impl Partition for Block {
         }
         let ls = self.local_size(rank);
         if local >= ls {
-            return Err(Error::Bounds(format!(
-                "local index {local} is out of range 0..{ls} on rank {rank}"
-            )));
+            return Err(Error::Bounds(format!("local index {local} is out of range 0..{ls} on rank {rank}")));
         }
         Ok(self.local_offset(rank) + local)
     }
