@@ -2,7 +2,8 @@
 //!
 //! This release stores every container in host memory; `Device`, `Unified`
 //! and `DevicePreferred` are accepted as values and rejected with a clear
-//! [`Error::NotSupported`] until GPU placement lands (see `dtl-gpu`).
+//! [`Error::InvalidArgument`] ("not available … CUDA") until GPU placement
+//! lands (see `dtl-gpu`).
 
 use crate::error::{Error, Result};
 
@@ -51,13 +52,15 @@ impl Placement {
         })
     }
 
-    /// `Ok` for placements the core can store now (host), a clear
-    /// [`Error::NotSupported`] for the others.
-    pub fn ensure_supported(self) -> Result<()> {
+    /// `Ok` for placements this build can store (host), else an
+    /// [`Error::InvalidArgument`] saying the placement is not available
+    /// without CUDA support (`why` says what the CUDA probe found).
+    pub fn ensure_available(self, why: &str) -> Result<()> {
         match self {
             Placement::Host => Ok(()),
-            other => Err(Error::NotSupported(format!(
-                "placement PLACEMENT_{} is not supported yet; use PLACEMENT_HOST",
+            other => Err(Error::InvalidArgument(format!(
+                "placement PLACEMENT_{} is not available: device placement needs CUDA, \
+                 which this build of dtl does not drive yet ({why}); use PLACEMENT_HOST",
                 other.name()
             ))),
         }

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use dtl_core::containers::checked_size;
+use dtl_core::partition::{Partition, PartitionSpec, Weights};
 use dtl_core::{DType, DistributedArray, DistributedTensor, DistributedVector, Element, PartitionKind, Placement};
 use ndarray::{ArrayViewD, IxDyn};
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -19,6 +20,20 @@ use pyo3::types::{PyTuple, PyType};
 use crate::context::PyContext;
 use crate::dtype;
 use crate::errors::{invalid, to_py, IntoPy};
+
+/// Refuses (on every rank, after one `MPI_Allreduce`) an operation that
+/// reallocates the local part while NumPy views of it are alive anywhere.
+fn refuse_while_viewed(py: Python<'_>, c: &dtl_core::Context, views: &Arc<()>, what: &str) -> PyResult<()> {
+    let mine = Arc::strong_count(views) - 1;
+    let busy = py.detach(|| c.allreduce_scalar(mine as u64, dtl_core::ReduceOp::Max)).py()?;
+    if busy > 0 {
+        return Err(to_py(dtl_core::Error::InvalidState(format!(
+            "{what}: {mine} local view(s) of this container are alive on this rank ({busy} at most on one rank); \
+             delete them first, since {what} reallocates the local part"
+        ))));
+    }
+    Ok(())
+}
 
 /// Numeric element types usable both in the core and in NumPy.
 pub trait PyElem: Element + numpy::Element {}
@@ -119,16 +134,51 @@ pub struct LocalViewOwner {
     _token: Arc<()>,
 }
 
-/// Parses the `partition=` and `placement=` keywords (BLOCK and HOST now).
-fn check_policies(partition: i64, placement: i64, block_size: Option<i64>) -> PyResult<()> {
-    PartitionKind::from_code(partition).and_then(|p| p.ensure_supported()).py()?;
-    Placement::from_code(placement).and_then(|p| p.ensure_supported()).py()?;
-    if let Some(b) = block_size {
-        if b <= 0 {
-            return Err(invalid(format!("block_size must be >= 1, got {b}")));
-        }
+/// Parses `weights=`: integers are per-rank counts (summing to the global
+/// size), floats are per-rank fractions (summing to 1).
+fn weights_arg(w: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Weights>> {
+    let Some(w) = w.filter(|w| !w.is_none()) else { return Ok(None) };
+    let np = w.py().import("numpy")?;
+    let a = np.getattr("asarray")?.call1((w,))?;
+    let kind: String = a.getattr("dtype")?.getattr("kind")?.extract()?;
+    let ndim: usize = a.getattr("ndim")?.extract()?;
+    if ndim != 1 {
+        return Err(invalid("weights must be a 1-D sequence with one entry per rank"));
     }
-    Ok(())
+    match kind.as_str() {
+        "i" | "u" => {
+            let v: Vec<i64> = a.call_method0("tolist")?.extract()?;
+            let counts = v
+                .iter()
+                .map(|&c| {
+                    usize::try_from(c).map_err(|_| invalid(format!("weights given as counts must be >= 0, got {c}")))
+                })
+                .collect::<PyResult<Vec<usize>>>()?;
+            Ok(Some(Weights::Counts(counts)))
+        }
+        "f" => Ok(Some(Weights::Fractions(a.call_method0("tolist")?.extract()?))),
+        _ => Err(invalid(format!("weights must be integers (counts) or floats (fractions), got dtype kind {kind:?}"))),
+    }
+}
+
+/// Parses the `partition=`, `block_size=`, `weights=` and `placement=`
+/// keywords into a partition spec (placements other than HOST are not
+/// available in this build).
+fn spec_arg(
+    partition: i64,
+    placement: i64,
+    block_size: Option<i64>,
+    weights: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PartitionSpec> {
+    let kind = PartitionKind::from_code(partition).py()?;
+    let bs = match block_size {
+        None => None,
+        Some(b) if b <= 0 => return Err(invalid(format!("block_size must be >= 1, got {b}"))),
+        Some(b) => Some(b as usize),
+    };
+    let spec = PartitionSpec::from_kind(kind, bs, weights_arg(weights)?).py()?;
+    Placement::from_code(placement).and_then(|p| p.ensure_available(&dtl_gpu::cuda_status())).py()?;
+    Ok(spec)
 }
 
 /// `size` from any Python integer-like, as usize (negative → InvalidArgumentError).
@@ -225,7 +275,7 @@ macro_rules! one_d_class {
         #[pymethods]
         impl $cls {
             #[new]
-            #[pyo3(signature = (ctx, size, dtype=None, fill=None, partition=0, placement=0, block_size=None, device_id=None))]
+            #[pyo3(signature = (ctx, size, dtype=None, fill=None, partition=0, placement=0, block_size=None, device_id=None, weights=None))]
             #[allow(clippy::too_many_arguments)]
             fn new(
                 py: Python<'_>,
@@ -237,15 +287,16 @@ macro_rules! one_d_class {
                 placement: i64,
                 block_size: Option<i64>,
                 device_id: Option<i32>,
+                weights: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Self> {
                 let _ = device_id;
                 let n = size_arg(size, "size")?;
                 let d = dtype::parse(py, dtype)?;
-                check_policies(partition, placement, block_size)?;
+                let spec = spec_arg(partition, placement, block_size, weights)?;
                 let c = ctx.get().ctx.clone();
                 let inner = make_any!($any, d, T => {
                     let v: T = fill_value::<T>(py, fill)?;
-                    py.detach(|| $core::<T>::with_value(&c, n, v)).py()?
+                    py.detach(|| $core::<T>::with_layout(&c, n, v, &spec)).py()?
                 });
                 Ok(Self::wrap(ctx, inner))
             }
@@ -253,13 +304,24 @@ macro_rules! one_d_class {
             /// Distributes ``data`` (a 1-D array-like, read on ``root`` only)
             /// by blocks (``MPI_Scatterv``). Collective.
             #[classmethod]
-            #[pyo3(signature = (ctx, data, root=0))]
-            fn scatter_from(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, data: &Bound<'_, PyAny>, root: usize) -> PyResult<Self> {
+            #[pyo3(signature = (ctx, data, root=0, partition=0, block_size=None, weights=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn scatter_from(
+                _cls: &Bound<'_, PyType>,
+                py: Python<'_>,
+                ctx: Py<PyContext>,
+                data: &Bound<'_, PyAny>,
+                root: usize,
+                partition: i64,
+                block_size: Option<i64>,
+                weights: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<Self> {
                 let c = ctx.get().ctx.clone();
+                let spec = spec_arg(partition, 0, block_size, weights)?;
                 let (d, flat) = root_payload(py, &c, data, root, true)?;
                 let inner = make_any!($any, d, T => {
                     let v: Vec<T> = match &flat { Some(a) => dtype::to_vec::<T>(a)?, None => Vec::new() };
-                    py.detach(|| $core::<T>::scatter_from(&c, &v, root)).py()?
+                    py.detach(|| $core::<T>::scatter_from_with(&c, &v, root, &spec)).py()?
                 });
                 Ok(Self::wrap(ctx, inner))
             }
@@ -269,13 +331,23 @@ macro_rules! one_d_class {
             /// counts; ``MPI_Alltoallv`` if they must move to the block
             /// layout). Collective; every rank passes the same dtype.
             #[classmethod]
-            fn from_local(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, local: &Bound<'_, PyAny>) -> PyResult<Self> {
+            #[pyo3(signature = (ctx, local, partition=0, block_size=None, weights=None))]
+            fn from_local(
+                _cls: &Bound<'_, PyType>,
+                py: Python<'_>,
+                ctx: Py<PyContext>,
+                local: &Bound<'_, PyAny>,
+                partition: i64,
+                block_size: Option<i64>,
+                weights: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<Self> {
                 let c = ctx.get().ctx.clone();
+                let spec = spec_arg(partition, 0, block_size, weights)?;
                 let a = as_array(py, local)?;
                 let d = dtype::of_array(py, &a, "local")?;
                 let inner = make_any!($any, d, T => {
                     let v: Vec<T> = dtype::to_vec::<T>(&a)?;
-                    py.detach(|| $core::<T>::from_local(&c, v)).py()?
+                    py.detach(|| $core::<T>::from_local_with(&c, v, &spec)).py()?
                 });
                 Ok(Self::wrap(ctx, inner))
             }
@@ -283,13 +355,23 @@ macro_rules! one_d_class {
             /// Builds from the full 1-D data, present on every rank; each
             /// rank keeps its block. Collective.
             #[classmethod]
-            fn from_global(_cls: &Bound<'_, PyType>, py: Python<'_>, ctx: Py<PyContext>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+            #[pyo3(signature = (ctx, data, partition=0, block_size=None, weights=None))]
+            fn from_global(
+                _cls: &Bound<'_, PyType>,
+                py: Python<'_>,
+                ctx: Py<PyContext>,
+                data: &Bound<'_, PyAny>,
+                partition: i64,
+                block_size: Option<i64>,
+                weights: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<Self> {
                 let c = ctx.get().ctx.clone();
+                let spec = spec_arg(partition, 0, block_size, weights)?;
                 let a = as_array(py, data)?;
                 let d = dtype::of_array(py, &a, "data")?;
                 let inner = make_any!($any, d, T => {
                     let v: Vec<T> = dtype::to_vec::<T>(&a)?;
-                    py.detach(|| $core::<T>::from_global(&c, &v)).py()?
+                    py.detach(|| $core::<T>::from_global_with(&c, &v, &spec)).py()?
                 });
                 Ok(Self::wrap(ctx, inner))
             }
@@ -334,7 +416,7 @@ macro_rules! one_d_class {
             fn ndim(&self) -> usize {
                 1
             }
-            /// The partition policy (``PARTITION_BLOCK``).
+            /// The partition policy (a ``PARTITION_*`` value).
             #[getter]
             fn partition_policy(&self) -> i32 {
                 each!(&self.inner, $any, v => v.partition_kind() as i32)
@@ -405,6 +487,45 @@ macro_rules! one_d_class {
                     let all = py.detach(|| v.gather_all()).py()?;
                     vec_to_numpy(py, all, &[n])
                 })
+            }
+            /// Moves the elements to another partition (same global order)
+            /// with one ``MPI_Alltoallv``, holding at most about twice the
+            /// local part. Collective. Raises ``DTLError`` while local views
+            /// exist (the local part is reallocated).
+            #[pyo3(signature = (partition, block_size=None, weights=None))]
+            fn redistribute(
+                &mut self,
+                py: Python<'_>,
+                partition: i64,
+                block_size: Option<i64>,
+                weights: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<()> {
+                let spec = spec_arg(partition, 0, block_size, weights)?;
+                let c = each!(&self.inner, $any, v => v.context().clone());
+                refuse_while_viewed(py, &c, &self.views, "redistribute")?;
+                each!(&mut self.inner, $any, v => py.detach(|| v.redistribute(&spec)).py())
+            }
+            /// The block size of a ``PARTITION_BLOCK_CYCLIC`` container, else ``None``.
+            #[getter]
+            fn block_size(&self) -> Option<usize> {
+                each!(&self.inner, $any, v => match v.partition() {
+                    dtl_core::partition::Layout::BlockCyclic(b) => Some(b.block_size()),
+                    _ => None,
+                })
+            }
+            /// Every rank's local size, indexed by rank (pure; no communication).
+            #[getter]
+            fn local_sizes(&self) -> Vec<usize> {
+                each!(&self.inner, $any, v => {
+                    let p = v.partition();
+                    (0..p.num_ranks()).map(|r| p.local_size(r)).collect()
+                })
+            }
+            /// The global indices of this rank's elements, in local order.
+            fn local_indices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+                let me = each!(&self.inner, $any, v => v.context().rank());
+                let idx: Vec<i64> = each!(&self.inner, $any, v => v.partition().local_indices(me).map(|g| g as i64).collect());
+                vec_to_numpy(py, idx.clone(), &[idx.len()])
             }
             fn __len__(&self) -> usize {
                 self.global_size()
@@ -493,16 +614,8 @@ one_d_class!(
     #[pyo3(signature = (new_size, fill=None))]
     fn resize(&mut self, py: Python<'_>, new_size: &Bound<'_, PyAny>, fill: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let n = size_arg(new_size, "new_size")?;
-        let views = Arc::strong_count(&self.views) - 1;
-        // Agree on the view check so that no rank enters the exchange alone.
         let c = each!(&self.inner, AnyVector, v => v.context().clone());
-        let busy = py.detach(|| c.allreduce_scalar(views as u64, dtl_core::ReduceOp::Max)).py()?;
-        if busy > 0 {
-            return Err(to_py(dtl_core::Error::InvalidState(format!(
-                "resize: {views} local view(s) of this vector are alive on this rank ({busy} at most on one rank); \
-                 delete them before resizing, since resizing reallocates the local part"
-            ))));
-        }
+        refuse_while_viewed(py, &c, &self.views, "resize")?;
         each!(&mut self.inner, AnyVector, v => {
             let x = fill_value(py, fill)?;
             py.detach(|| v.resize_with(n, x)).py()
@@ -533,6 +646,15 @@ pub struct PyDistributedTensor {
     views: Arc<()>,
 }
 
+/// An axis in `0..ndim` (negative counts from the end, as NumPy does).
+fn axis_arg(axis: i64, ndim: usize) -> PyResult<usize> {
+    let a = if axis < 0 { axis + ndim as i64 } else { axis };
+    if a < 0 || a as usize >= ndim.max(1) {
+        return Err(invalid(format!("axis must be in -{ndim}..{ndim} for a {ndim}-d tensor, got {axis}")));
+    }
+    Ok(a as usize)
+}
+
 fn shape_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
     if let Ok(t) = obj.cast::<PyTuple>() {
         t.iter().map(|d| size_arg(&d, "shape entry")).collect()
@@ -550,7 +672,7 @@ fn shape_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
 #[pymethods]
 impl PyDistributedTensor {
     #[new]
-    #[pyo3(signature = (ctx, shape, dtype=None, fill=None, partition=0, placement=0, block_size=None, device_id=None))]
+    #[pyo3(signature = (ctx, shape, dtype=None, fill=None, partition=0, placement=0, block_size=None, device_id=None, weights=None, axis=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -562,15 +684,18 @@ impl PyDistributedTensor {
         placement: i64,
         block_size: Option<i64>,
         device_id: Option<i32>,
+        weights: Option<&Bound<'_, PyAny>>,
+        axis: i64,
     ) -> PyResult<Self> {
         let _ = device_id;
         let shape = shape_arg(shape)?;
         let d = dtype::parse(py, dtype)?;
-        check_policies(partition, placement, block_size)?;
+        let spec = spec_arg(partition, placement, block_size, weights)?;
+        let axis = axis_arg(axis, shape.len())?;
         let c = ctx.get().ctx.clone();
         let inner = make_any!(AnyTensor, d, T => {
             let v: T = fill_value::<T>(py, fill)?;
-            py.detach(|| DistributedTensor::<T>::with_value(&c, &shape, v)).py()?
+            py.detach(|| DistributedTensor::<T>::with_layout(&c, &shape, v, axis, &spec)).py()?
         });
         Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
     }
@@ -579,15 +704,22 @@ impl PyDistributedTensor {
     /// shape, then ``MPI_Scatterv``); other ranks may pass ``None``.
     /// Collective.
     #[classmethod]
-    #[pyo3(signature = (ctx, data, root=0))]
+    #[pyo3(signature = (ctx, data, root=0, partition=0, block_size=None, weights=None, axis=0))]
+    #[allow(clippy::too_many_arguments)]
     fn scatter_from(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         ctx: Py<PyContext>,
         data: &Bound<'_, PyAny>,
         root: usize,
+        partition: i64,
+        block_size: Option<i64>,
+        weights: Option<&Bound<'_, PyAny>>,
+        axis: i64,
     ) -> PyResult<Self> {
         let c = ctx.get().ctx.clone();
+        let spec = spec_arg(partition, 0, block_size, weights)?;
+        let axis = usize::try_from(axis).map_err(|_| invalid(format!("axis must be >= 0, got {axis}")))?;
         let (d, arr) = root_payload(py, &c, data, root, false)?;
         let inner = make_any!(AnyTensor, d, T => {
             let owned = match &arr {
@@ -597,7 +729,7 @@ impl PyDistributedTensor {
                 }
                 None => None,
             };
-            py.detach(|| DistributedTensor::<T>::scatter_from(&c, owned.as_ref().map(|a| a.view()), root)).py()?
+            py.detach(|| DistributedTensor::<T>::scatter_from_with(&c, owned.as_ref().map(|a| a.view()), root, axis, &spec)).py()?
         });
         Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
     }
@@ -642,20 +774,47 @@ impl PyDistributedTensor {
     fn dtype<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArrayDescr> {
         dtype::to_numpy(py, each!(&self.inner, AnyTensor, v => element_dtype(v.local())))
     }
-    /// The partition policy of the rows (``PARTITION_BLOCK``).
+    /// The partition policy of the split axis (a ``PARTITION_*`` value).
     #[getter]
     fn partition_policy(&self) -> i32 {
-        PartitionKind::Block as i32
+        each!(&self.inner, AnyTensor, v => v.partition().kind() as i32)
+    }
+    /// The axis the tensor is split along.
+    #[getter]
+    fn axis(&self) -> usize {
+        each!(&self.inner, AnyTensor, v => v.split_axis())
+    }
+    /// Moves the data to be split along ``axis`` (default: the current one)
+    /// by ``partition``, with one ``MPI_Alltoallv``; the global content is
+    /// unchanged. Collective. Raises ``DTLError`` while local views exist.
+    #[pyo3(signature = (partition=0, axis=None, block_size=None, weights=None))]
+    fn redistribute(
+        &mut self,
+        py: Python<'_>,
+        partition: i64,
+        axis: Option<i64>,
+        block_size: Option<i64>,
+        weights: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let spec = spec_arg(partition, 0, block_size, weights)?;
+        let ndim = self.ndim();
+        let axis = match axis {
+            Some(a) => axis_arg(a, ndim)?,
+            None => each!(&self.inner, AnyTensor, v => v.split_axis()),
+        };
+        let c = each!(&self.inner, AnyTensor, v => v.context().clone());
+        refuse_while_viewed(py, &c, &self.views, "redistribute")?;
+        each!(&mut self.inner, AnyTensor, v => py.detach(|| v.redistribute(axis, &spec)).py())
     }
     /// The placement policy (``PLACEMENT_HOST``).
     #[getter]
     fn placement_policy(&self) -> i32 {
         Placement::Host as i32
     }
-    /// The rank owning row ``row``. Raises ``BoundsError`` unless
-    /// ``0 <= row < shape[0]``.
+    /// The rank owning index ``row`` of the split axis. Raises
+    /// ``BoundsError`` unless ``0 <= row < shape[axis]``.
     fn owner(&self, row: i64) -> PyResult<usize> {
-        let n = each!(&self.inner, AnyTensor, v => v.shape()[0]);
+        let n = each!(&self.inner, AnyTensor, v => v.shape()[v.split_axis()]);
         let r = index_arg(row, n)?;
         each!(&self.inner, AnyTensor, v => v.owner(r)).py()
     }

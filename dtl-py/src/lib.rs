@@ -37,6 +37,15 @@ fn wtime() -> f64 {
     dtl_core::Environment::wtime()
 }
 
+/// `True` if containers can be placed with placement policy `p` in this
+/// build and on this machine (`PLACEMENT_HOST` always). Raises
+/// `InvalidArgumentError` for a value outside the `PLACEMENT_*` constants.
+#[pyfunction]
+fn placement_available(p: i64) -> PyResult<bool> {
+    let p = errors::IntoPy::py(dtl_core::Placement::from_code(p))?;
+    Ok(p.ensure_available("").is_ok())
+}
+
 /// The symbolic name of a numeric status code.
 #[pyfunction]
 fn status_name(code: i32) -> &'static str {
@@ -51,6 +60,7 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cuda_status, m)?)?;
     m.add_function(wrap_pyfunction!(status_name, m)?)?;
     m.add_function(wrap_pyfunction!(wtime, m)?)?;
+    m.add_function(wrap_pyfunction!(placement_available, m)?)?;
     m.add_function(wrap_pyfunction!(context::_finalize, m)?)?;
     m.add_class::<context::PyEnvironment>()?;
     m.add_class::<context::PyContext>()?;

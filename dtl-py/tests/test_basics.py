@@ -83,13 +83,24 @@ def test_split_negative_color_is_an_error(ctx):
         ctx.split(-3)
 
 
-def test_unsupported_policies_are_clear(ctx):
-    with pytest.raises(dtl.NotSupportedError, match="not supported yet"):
-        dtl.DistributedVector(ctx, 10, partition=dtl.PARTITION_CYCLIC)
-    with pytest.raises(dtl.NotSupportedError, match="PLACEMENT_DEVICE"):
-        dtl.DistributedVector(ctx, 10, placement=dtl.PLACEMENT_DEVICE)
+def test_placement_policies(ctx):
+    assert dtl.placement_available(dtl.PLACEMENT_HOST) is True
+    for p in (dtl.PLACEMENT_DEVICE, dtl.PLACEMENT_UNIFIED, dtl.PLACEMENT_DEVICE_PREFERRED):
+        assert isinstance(dtl.placement_available(p), bool)
+        if not dtl.placement_available(p):
+            with pytest.raises(ValueError, match="not available.*CUDA"):
+                dtl.DistributedVector(ctx, 10, placement=p)
+    with pytest.raises(dtl.InvalidArgumentError, match="placement must be one of"):
+        dtl.placement_available(9)
     with pytest.raises(dtl.InvalidArgumentError, match="partition must be one of"):
         dtl.DistributedVector(ctx, 10, partition=42)
+
+
+def test_policy_enums():
+    assert dtl.PartitionPolicy.CYCLIC == dtl.PARTITION_CYCLIC == 1
+    assert dtl.PARTITION_WEIGHTED == 5 and dtl.PARTITION_REPLICATED == 4
+    assert dtl.ExecutionPolicy.PAR == dtl.EXEC_PAR and dtl.EXEC_SEQ == 0
+    assert dtl.PlacementPolicy.UNIFIED == dtl.PLACEMENT_UNIFIED
 
 
 def test_context_from_mpi4py_comm():

@@ -15,40 +15,81 @@
 macro_rules! one_d_constructors {
     ($name:ident) => {
         impl<T: $crate::element::Element> $name<T> {
-            /// `n` zero-initialised elements. Collective (see `with_value`).
+            /// `n` zero-initialised elements, block partition. Collective (see
+            /// `with_value`).
             pub fn new(ctx: &$crate::context::Context, n: usize) -> $crate::error::Result<Self> {
                 Self::with_value(ctx, n, T::ZERO)
             }
-            /// `n` elements set to `value`. Collective: every rank passes the
-            /// same `n` (checked with one `MPI_Allreduce` unless checks are off).
+            /// `n` elements set to `value`, block partition. Collective: every
+            /// rank passes the same `n` (checked with one `MPI_Allreduce` unless
+            /// checks are off).
             ///
             /// # Errors
             /// [`Error::Mismatch`](crate::Error::Mismatch) if ranks pass
             /// different sizes; [`Error::Memory`](crate::Error::Memory) if the
             /// local part cannot be allocated.
             pub fn with_value(ctx: &$crate::context::Context, n: usize, value: T) -> $crate::error::Result<Self> {
-                $crate::containers::Distributed1D::filled(ctx, n, value).map(Self)
+                Self::with_layout(ctx, n, value, &$crate::partition::PartitionSpec::Block)
+            }
+            /// `n` elements set to `value`, laid out by `spec` (block, cyclic,
+            /// block-cyclic, weighted, replicated). Collective.
+            ///
+            /// # Errors
+            /// As `with_value`; [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+            /// for invalid spec parameters (on every rank).
+            pub fn with_layout(
+                ctx: &$crate::context::Context,
+                n: usize,
+                value: T,
+                spec: &$crate::partition::PartitionSpec,
+            ) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::filled(ctx, n, value, spec).map(Self)
             }
             /// Builds from every rank's local elements, concatenated in rank
-            /// order (global size = the sum); moved to the block partition if
-            /// needed (`MPI_Allgather` of counts, then `MPI_Alltoallv`).
-            /// Collective.
+            /// order (global size = the sum), block partition (`MPI_Allgather`
+            /// of counts, then `MPI_Alltoallv` if they must move). Collective.
             pub fn from_local(ctx: &$crate::context::Context, local: Vec<T>) -> $crate::error::Result<Self> {
-                $crate::containers::Distributed1D::from_local_parts(ctx, local).map(Self)
+                Self::from_local_with(ctx, local, &$crate::partition::PartitionSpec::Block)
+            }
+            /// Like `from_local`, laid out by `spec`. Collective.
+            pub fn from_local_with(
+                ctx: &$crate::context::Context,
+                local: Vec<T>,
+                spec: &$crate::partition::PartitionSpec,
+            ) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::from_local_parts(ctx, local, spec).map(Self)
             }
             /// Builds from the full data, present on every rank; each keeps
             /// its block. Collective.
             pub fn from_global(ctx: &$crate::context::Context, global: &[T]) -> $crate::error::Result<Self> {
-                $crate::containers::Distributed1D::from_global_slice(ctx, global).map(Self)
+                Self::from_global_with(ctx, global, &$crate::partition::PartitionSpec::Block)
             }
-            /// Distributes `data` from `root` (`MPI_Scatterv`); other ranks'
-            /// `data` is ignored. Collective.
+            /// Like `from_global`, laid out by `spec`. Collective.
+            pub fn from_global_with(
+                ctx: &$crate::context::Context,
+                global: &[T],
+                spec: &$crate::partition::PartitionSpec,
+            ) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::from_global_slice(ctx, global, spec).map(Self)
+            }
+            /// Distributes `data` from `root` by blocks; other ranks' `data`
+            /// is ignored. Collective.
             pub fn scatter_from(
                 ctx: &$crate::context::Context,
                 data: &[T],
                 root: usize,
             ) -> $crate::error::Result<Self> {
-                $crate::containers::Distributed1D::scatter_root(ctx, data, root).map(Self)
+                Self::scatter_from_with(ctx, data, root, &$crate::partition::PartitionSpec::Block)
+            }
+            /// Like `scatter_from`, laid out by `spec` (one `MPI_Alltoallv`).
+            /// Collective.
+            pub fn scatter_from_with(
+                ctx: &$crate::context::Context,
+                data: &[T],
+                root: usize,
+                spec: &$crate::partition::PartitionSpec,
+            ) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::scatter_root(ctx, data, root, spec).map(Self)
             }
         }
     };
@@ -72,6 +113,7 @@ macro_rules! deref_to_1d {
 }
 
 mod array;
+pub(crate) mod redistribute;
 mod tensor;
 mod vector;
 
@@ -82,48 +124,19 @@ pub use vector::{Distributed1D, DistributedVector};
 use crate::context::Context;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::partition::{Block, Partition};
 
-/// Moves rows between two contiguous, rank-ordered layouts with one
-/// `MPI_Alltoallv`. `data` holds global rows `old_start ..` (`row_len`
-/// elements each) on this rank; the result holds the rows of `new.range(me)`
-/// that existed anywhere (rows beyond the old total are not created).
-/// Collective.
-pub(crate) fn move_rows<T: Element>(
-    ctx: &Context,
-    data: &[T],
-    old_start: usize,
-    row_len: usize,
-    new: &Block,
-) -> Result<Vec<T>> {
-    let size = ctx.size();
-    let my_rows = data.len().checked_div(row_len).unwrap_or(0);
-    let old = old_start..old_start + my_rows;
-    let mut counts = vec![0usize; size];
-    for (r, c) in counts.iter_mut().enumerate() {
-        let dst = new.range(r);
-        let lo = dst.start.max(old.start);
-        let hi = dst.end.min(old.end);
-        if hi > lo {
-            *c = (hi - lo) * row_len;
-        }
-    }
-    // Rows of `old` beyond the new total are dropped.
-    let keep = old.end.min(new.global_size()).saturating_sub(old.start) * row_len;
-    let (out, _) = ctx.alltoallv(&data[..keep.min(data.len())], &counts)?;
-    Ok(out)
+/// A local buffer of `len` copies of `value`, or [`Error::Memory`] naming
+/// the rank when it cannot be allocated.
+pub(crate) fn alloc_filled<T: Element>(ctx: &Context, len: usize, value: T) -> Result<Vec<T>> {
+    let mut data = Vec::new();
+    data.try_reserve_exact(len).map_err(|e| {
+        Error::Memory(format!("cannot allocate {len} elements of {} on rank {}: {e}", T::DTYPE, ctx.rank()))
+    })?;
+    data.resize(len, value);
+    Ok(data)
 }
 
 /// Validates a size argument that arrives signed from a binding.
 pub fn checked_size(value: i64, what: &str) -> Result<usize> {
     usize::try_from(value).map_err(|_| Error::InvalidArgument(format!("{what} must be >= 0, got {value}")))
-}
-
-/// Offsets of contiguous parts given each rank's count (`MPI_Allgather`);
-/// returns (my global offset, total). Collective.
-pub(crate) fn contiguous_offset(ctx: &Context, local_len: usize) -> Result<(usize, usize)> {
-    let counts = ctx.allgather(&[local_len as u64])?;
-    let off: u64 = counts[..ctx.rank()].iter().sum();
-    let total: u64 = counts.iter().sum();
-    Ok((off as usize, total as usize))
 }

@@ -3,15 +3,18 @@
 use mpi::traits::*;
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, IxDyn};
 
+use super::alloc_filled;
+use super::redistribute::{redistribute, Move};
 use crate::context::Context;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::partition::{Block, Partition};
+use crate::partition::{Layout, Partition, PartitionSpec, Weighted, Weights};
 
-/// An N-dimensional distributed array (row-major), split along axis 0 by a
-/// [`Block`] partition of the rows: rank `r` holds rows
-/// `partition().range(r)` and every other axis whole. The local block is a
-/// C-contiguous `ndarray` of shape [`local_shape`](Self::local_shape).
+/// An N-dimensional distributed array (row-major), split along one axis
+/// (axis 0 by default) by a partition [`Layout`] of that axis' indices:
+/// rank `r` holds the slices `partition().local_indices(r)` along the split
+/// axis and every other axis whole. The local block is a C-contiguous
+/// `ndarray` of shape [`local_shape`](Self::local_shape).
 ///
 /// ```
 /// use dtl_core::{Context, DistributedTensor};
@@ -27,7 +30,8 @@ use crate::partition::{Block, Partition};
 pub struct DistributedTensor<T: Element> {
     ctx: Context,
     shape: Vec<usize>,
-    part: Block,
+    axis: usize,
+    part: Layout,
     data: Vec<T>,
 }
 
@@ -45,15 +49,51 @@ pub struct Halo<T> {
     pub upper: ArrayD<T>,
 }
 
-fn row_len(shape: &[usize]) -> Result<usize> {
-    shape[1..].iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| {
+fn checked_len(shape: &[usize]) -> Result<usize> {
+    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| {
         Error::InvalidArgument(format!("shape {shape:?} has more elements than fit in memory addresses"))
     })
 }
 
+fn row_len(shape: &[usize]) -> Result<usize> {
+    checked_len(&shape[1..])
+}
+
+/// Agreement fields for a shape: a fixed count (missing dims as -1), so that
+/// ranks with different ndims still run the same `MPI_Allreduce`.
+fn shape_fields(shape: &[usize]) -> Vec<(&'static str, i64)> {
+    const NAMES: [&str; 8] =
+        ["shape[0]", "shape[1]", "shape[2]", "shape[3]", "shape[4]", "shape[5]", "shape[6]", "shape[7]"];
+    let mut f = vec![("ndim", shape.len() as i64)];
+    for (k, &name) in NAMES.iter().enumerate() {
+        f.push((name, shape.get(k).map_or(-1, |&d| d as i64)));
+    }
+    f
+}
+
+/// Checks `axis` against `shape` and builds the layout (errors, if any,
+/// are returned after every rank has agreed on the arguments).
+fn layout_for(ctx: &Context, shape: &[usize], axis: usize, spec: &PartitionSpec) -> Result<Layout> {
+    if shape.is_empty() {
+        return Err(Error::InvalidArgument("shape must have at least one dimension (ndim >= 1)".into()));
+    }
+    if shape.len() > 8 {
+        return Err(Error::InvalidArgument(format!("ndim must be at most 8, got {}", shape.len())));
+    }
+    if axis >= shape.len() {
+        return Err(Error::InvalidArgument(format!(
+            "axis must be in 0..{} (the number of dimensions), got {axis}",
+            shape.len()
+        )));
+    }
+    checked_len(shape)?;
+    spec.layout(shape[axis], ctx.size())
+}
+
 impl<T: Element> DistributedTensor<T> {
-    /// A zero-filled tensor of global `shape` (`ndim >= 1`). Collective:
-    /// every rank passes the same shape (checked unless checks are off).
+    /// A zero-filled tensor of global `shape` (`1 <= ndim <= 8`), rows
+    /// block-partitioned. Collective: every rank passes the same shape
+    /// (checked unless checks are off).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an empty shape; [`Error::Mismatch`] if
@@ -64,38 +104,53 @@ impl<T: Element> DistributedTensor<T> {
 
     /// Like [`new`](Self::new), every element set to `value`. Collective.
     pub fn with_value(ctx: &Context, shape: &[usize], value: T) -> Result<Self> {
-        // A fixed number of fields on every rank (missing dimensions as -1):
-        // the agreement is one MPI_Allreduce whose count must not depend on ndim.
-        let mut fields = vec![("ndim", shape.len() as i64), ("dtype", T::DTYPE as i64)];
-        let names = ["shape[0]", "shape[1]", "shape[2]", "shape[3]", "shape[4]", "shape[5]", "shape[6]", "shape[7]"];
-        for (k, &name) in names.iter().enumerate() {
-            fields.push((name, shape.get(k).map_or(-1, |&d| d as i64)));
-        }
-        ctx.agree("tensor construction", &fields)?;
-        if shape.is_empty() {
-            return Err(Error::InvalidArgument("shape must have at least one dimension (ndim >= 1)".into()));
-        }
-        let rl = row_len(shape)?;
-        let part = Block::new(shape[0], ctx.size());
-        let len = part.local_size(ctx.rank()).checked_mul(rl).ok_or_else(|| {
-            Error::InvalidArgument(format!("shape {shape:?} has more elements than fit in memory addresses"))
-        })?;
-        let mut data = Vec::new();
-        data.try_reserve_exact(len).map_err(|e| {
-            Error::Memory(format!("cannot allocate {len} elements of {} on rank {}: {e}", T::DTYPE, ctx.rank()))
-        })?;
-        data.resize(len, value);
-        Ok(DistributedTensor { ctx: ctx.clone(), shape: shape.to_vec(), part, data })
+        Self::with_layout(ctx, shape, value, 0, &PartitionSpec::Block)
     }
 
-    /// Distributes the root's array by rows (`MPI_Bcast` of the shape, then
-    /// `MPI_Scatterv`); other ranks pass `None` (or anything: it is
-    /// ignored). Collective.
+    /// A tensor of global `shape`, every element `value`, split along `axis`
+    /// by `spec`. Collective: every rank passes the same arguments.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty shape, `axis >= ndim` or
+    /// invalid spec parameters; [`Error::Mismatch`] if ranks disagree.
+    pub fn with_layout(ctx: &Context, shape: &[usize], value: T, axis: usize, spec: &PartitionSpec) -> Result<Self> {
+        let layout = layout_for(ctx, shape, axis, spec);
+        let sig = spec.signature();
+        let mut fields = shape_fields(shape);
+        fields.extend([
+            ("dtype", T::DTYPE as i64),
+            ("axis", axis as i64),
+            ("partition", sig[0]),
+            ("partition parameter", sig[1]),
+            ("weights", sig[2]),
+        ]);
+        ctx.agree_or_reject("tensor construction", &fields, layout.as_ref().err().cloned())?;
+        let part = layout?;
+        let mut local_shape = shape.to_vec();
+        local_shape[axis] = part.local_size(ctx.rank());
+        let data = alloc_filled(ctx, checked_len(&local_shape)?, value)?;
+        Ok(DistributedTensor { ctx: ctx.clone(), shape: shape.to_vec(), axis, part, data })
+    }
+
+    /// Distributes the root's array by rows (block partition of axis 0);
+    /// other ranks pass `None` (or anything: it is ignored). Collective.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] on every rank if the root passes `None`
     /// or a 0-d array.
     pub fn scatter_from(ctx: &Context, data: Option<ArrayViewD<'_, T>>, root: usize) -> Result<Self> {
+        Self::scatter_from_with(ctx, data, root, 0, &PartitionSpec::Block)
+    }
+
+    /// Distributes the root's array split along `axis` by `spec`
+    /// (`MPI_Bcast` of the shape, then one `MPI_Alltoallv`). Collective.
+    pub fn scatter_from_with(
+        ctx: &Context,
+        data: Option<ArrayViewD<'_, T>>,
+        root: usize,
+        axis: usize,
+        spec: &PartitionSpec,
+    ) -> Result<Self> {
         // `root` is agreed and range-checked inside `broadcast_vec`, before
         // any rank can return early.
         let mut hdr: Vec<u64> = Vec::new();
@@ -122,15 +177,23 @@ impl<T: Element> DistributedTensor<T> {
             }));
         }
         let shape: Vec<usize> = hdr[1..].iter().map(|&d| d as usize).collect();
-        let rl = row_len(&shape)?;
-        let part = Block::new(shape[0], ctx.size());
-        let counts: Vec<usize> = (0..ctx.size()).map(|r| part.local_size(r) * rl).collect();
+        let layout = layout_for(ctx, &shape, axis, spec);
+        ctx.agree_or_reject(
+            "scatter_from",
+            &[("axis", axis as i64), ("partition", spec.signature()[0])],
+            layout.as_ref().err().cloned(),
+        )?;
+        let part = layout?;
+        let mut counts = vec![0; ctx.size()];
+        counts[root] = shape[axis];
+        let old = Layout::Weighted(Weighted::new(shape[axis], ctx.size(), &Weights::Counts(counts))?);
         let flat: Vec<T> = match (&data, ctx.rank() == root) {
             (Some(a), true) => a.iter().copied().collect(), // row-major copy (any input layout)
             _ => Vec::new(),
         };
-        let local = ctx.scatterv(&flat, &counts, root)?;
-        Ok(DistributedTensor { ctx: ctx.clone(), shape, part, data: local })
+        let mv = Move { old_shape: &shape, old_axis: axis, old: &old, new_shape: &shape, new_axis: axis, new: &part };
+        let local = redistribute(ctx, flat, &mv, T::ZERO)?;
+        Ok(DistributedTensor { ctx: ctx.clone(), shape, axis, part, data: local })
     }
 
     /// The context the tensor lives on.
@@ -145,15 +208,19 @@ impl<T: Element> DistributedTensor<T> {
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
-    /// The shape of this rank's block: `shape` with axis 0 replaced by the
-    /// local row count.
+    /// The shape of this rank's block: `shape` with the split axis replaced
+    /// by the local count.
     pub fn local_shape(&self) -> Vec<usize> {
         let mut s = self.shape.clone();
-        s[0] = self.part.local_size(self.ctx.rank());
+        s[self.axis] = self.part.local_size(self.ctx.rank());
         s
     }
-    /// The partition of the rows (axis 0).
-    pub fn partition(&self) -> &Block {
+    /// The axis the tensor is split along.
+    pub fn split_axis(&self) -> usize {
+        self.axis
+    }
+    /// The partition of the split axis' indices.
+    pub fn partition(&self) -> &Layout {
         &self.part
     }
     /// Number of elements over all ranks (product of `shape`).
@@ -164,18 +231,18 @@ impl<T: Element> DistributedTensor<T> {
     pub fn local_size(&self) -> usize {
         self.data.len()
     }
-    /// Global index (along axis 0) of this rank's first row.
+    /// Global index (along the split axis) of this rank's first slice.
     pub fn local_offset(&self) -> usize {
         self.part.local_offset(self.ctx.rank())
     }
-    /// The rank that owns row `row`.
+    /// The rank that owns index `row` of the split axis.
     ///
     /// # Errors
-    /// [`Error::Bounds`] if `row >= shape[0]`.
+    /// [`Error::Bounds`] if `row >= shape[split_axis]`.
     pub fn owner(&self, row: usize) -> Result<usize> {
         self.part.owner(row)
     }
-    /// True if this rank owns row `row`.
+    /// True if this rank owns index `row` of the split axis.
     pub fn is_local(&self, row: usize) -> bool {
         self.part.is_local(self.ctx.rank(), row)
     }
@@ -201,18 +268,75 @@ impl<T: Element> DistributedTensor<T> {
     pub fn fill(&mut self, value: T) {
         self.data.fill(value);
     }
-    /// The whole tensor on `root` (`MPI_Gatherv`); `None` elsewhere.
+    /// The whole tensor on `root`; `None` elsewhere (one `MPI_Alltoallv`).
     /// Collective.
     pub fn gather(&self, root: usize) -> Result<Option<ArrayD<T>>> {
-        match self.ctx.gatherv(&self.data, root)? {
-            Some((v, _)) => Ok(Some(self.to_array(v)?)),
-            None => Ok(None),
+        self.ctx.agree("gather", &[("root", root as i64)])?;
+        self.ctx.check_rank(root, "root")?;
+        let n = self.shape[self.axis];
+        let mut counts = vec![0; self.ctx.size()];
+        counts[root] = n;
+        let dst = Layout::Weighted(Weighted::new(n, self.ctx.size(), &Weights::Counts(counts))?);
+        let v = self.moved(self.axis, &dst)?;
+        if self.ctx.rank() == root {
+            Ok(Some(self.to_array(v)?))
+        } else {
+            Ok(None)
         }
     }
-    /// The whole tensor on every rank (`MPI_Allgatherv`). Collective.
+    /// The whole tensor on every rank (one `MPI_Allgatherv`). Collective.
     pub fn gather_all(&self) -> Result<ArrayD<T>> {
-        let (v, _) = self.ctx.allgatherv(&self.data)?;
+        let dst = PartitionSpec::Replicated.layout(self.shape[self.axis], self.ctx.size())?;
+        let v = self.moved(self.axis, &dst)?;
         self.to_array(v)
+    }
+
+    /// A copy of the data moved to `layout` along `axis`.
+    fn moved(&self, axis: usize, layout: &Layout) -> Result<Vec<T>> {
+        if self.part.is_replicated() && layout.is_replicated() && axis == self.axis {
+            return Ok(self.data.clone());
+        }
+        let mv = Move {
+            old_shape: &self.shape,
+            old_axis: self.axis,
+            old: &self.part,
+            new_shape: &self.shape,
+            new_axis: axis,
+            new: layout,
+        };
+        redistribute(&self.ctx, self.data.clone(), &mv, T::ZERO)
+    }
+
+    /// Moves the data to be split along `axis` by `spec` (global content
+    /// unchanged), with one `MPI_Alltoallv` (`MPI_Allgatherv` to
+    /// replicated), holding at most about twice the local block.
+    /// Collective: every rank passes the same arguments.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for `axis >= ndim` or invalid spec
+    /// parameters; [`Error::Mismatch`] if ranks disagree.
+    pub fn redistribute(&mut self, axis: usize, spec: &PartitionSpec) -> Result<()> {
+        let layout = layout_for(&self.ctx, &self.shape, axis, spec);
+        let sig = spec.signature();
+        self.ctx.agree_or_reject(
+            "redistribute",
+            &[("axis", axis as i64), ("partition", sig[0]), ("partition parameter", sig[1]), ("weights", sig[2])],
+            layout.as_ref().err().cloned(),
+        )?;
+        let new = layout?;
+        let data = std::mem::take(&mut self.data);
+        let mv = Move {
+            old_shape: &self.shape,
+            old_axis: self.axis,
+            old: &self.part,
+            new_shape: &self.shape,
+            new_axis: axis,
+            new: &new,
+        };
+        self.data = redistribute(&self.ctx, data, &mv, T::ZERO)?;
+        self.part = new;
+        self.axis = axis;
+        Ok(())
     }
 
     fn to_array(&self, v: Vec<T>) -> Result<ArrayD<T>> {
@@ -235,13 +359,25 @@ impl<T: Element> DistributedTensor<T> {
     pub fn halo_exchange(&self, width: usize) -> Result<Halo<T>> {
         const TAG: i32 = 0x4841;
         let ctx = &self.ctx;
-        ctx.agree("halo_exchange", &[("width", width as i64)])?;
+        let local_err = (self.axis != 0 || !self.part.is_contiguous() || self.part.is_replicated()).then(|| {
+            Error::NotSupported(format!(
+                "halo_exchange needs a tensor split along axis 0 with a contiguous partition \
+                 (block or weighted); this one is split along axis {} with PARTITION_{}",
+                self.axis,
+                self.part.kind().name()
+            ))
+        });
+        ctx.agree_or_reject("halo_exchange", &[("width", width as i64)], local_err)?;
         let rl = row_len(&self.shape)?;
         let rows = self.shape[0];
         let me = ctx.rank();
         let p = &self.part;
+        let range = |r: usize| {
+            let o = p.local_offset(r);
+            o..o + p.local_size(r)
+        };
         let need = |r: usize| -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-            let rg = p.range(r);
+            let rg = range(r);
             if rg.is_empty() {
                 (0..0, 0..0)
             } else {
@@ -252,7 +388,7 @@ impl<T: Element> DistributedTensor<T> {
         let (need_lo, need_hi) = need(me);
         let mut lower = vec![T::ZERO; need_lo.len() * rl];
         let mut upper = vec![T::ZERO; need_hi.len() * rl];
-        let mine = p.range(me);
+        let mine = range(me);
         // Outgoing: the part of my rows every other rank's halo needs.
         let mut sends: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
         if !mine.is_empty() {
@@ -277,7 +413,7 @@ impl<T: Element> DistributedTensor<T> {
                 let mut row = needed.start;
                 while row < needed.end {
                     let owner = p.owner(row).expect("halo row is in range");
-                    let x = inter(&p.range(owner), needed);
+                    let x = inter(&range(owner), needed);
                     let (head, tail) = rest.split_at_mut(x.len() * rl);
                     reqs.push(comm.process_at_rank(owner as i32).immediate_receive_into_with_tag(scope, head, TAG));
                     rest = tail;

@@ -1,70 +1,94 @@
 //! [`Distributed1D`], the shared 1-D core, and [`DistributedVector`].
 
-use super::{contiguous_offset, move_rows};
+use super::alloc_filled;
+use super::redistribute::redistribute_1d;
 use crate::context::Context;
 use crate::element::Element;
-use crate::error::{Error, Result};
-use crate::partition::{Block, Partition, PartitionKind};
+use crate::error::Result;
+use crate::partition::{Layout, Partition, PartitionKind, PartitionSpec, Weighted, Weights};
 
 /// The state and operations shared by [`DistributedVector`] and
 /// [`DistributedArray`](super::DistributedArray) (both deref to it, and
-/// share the same constructors):
-/// `global_size` elements split by a [`Block`] partition, this rank's part
-/// in a contiguous host buffer.
+/// share the same constructors): `global_size` elements split by a
+/// partition [`Layout`] (block by default), this rank's part in a
+/// contiguous host buffer in ascending global order.
 #[derive(Debug)]
 pub struct Distributed1D<T: Element> {
     pub(crate) ctx: Context,
-    pub(crate) part: Block,
+    pub(crate) part: Layout,
     pub(crate) data: Vec<T>,
 }
 
+/// The layout holding all `n` elements on `root` (for scatter and gather).
+fn all_on(root: usize, n: usize, size: usize) -> Result<Layout> {
+    let mut counts = vec![0; size];
+    counts[root] = n;
+    Ok(Layout::Weighted(Weighted::new(n, size, &Weights::Counts(counts))?))
+}
+
 impl<T: Element> Distributed1D<T> {
-    /// `n` elements, each `value`. Not communicating (every rank computes the
-    /// same partition), but every rank must pass the same `n`; with
-    /// collective checks on, one `MPI_Allreduce` verifies that (collective).
-    pub(crate) fn filled(ctx: &Context, n: usize, value: T) -> Result<Self> {
-        ctx.agree("container construction", &[("global size", n as i64), ("dtype", T::DTYPE as i64)])?;
-        let part = Block::new(n, ctx.size());
-        let len = part.local_size(ctx.rank());
-        let mut data = Vec::new();
-        data.try_reserve_exact(len).map_err(|e| {
-            Error::Memory(format!("cannot allocate {len} elements of {} on rank {}: {e}", T::DTYPE, ctx.rank()))
-        })?;
-        data.resize(len, value);
+    /// `n` elements, each `value`, laid out by `spec`. No data moves, but
+    /// every rank must pass the same `n`, dtype and spec; with collective
+    /// checks on, one `MPI_Allreduce` verifies that (collective).
+    pub(crate) fn filled(ctx: &Context, n: usize, value: T, spec: &PartitionSpec) -> Result<Self> {
+        let layout = spec.layout(n, ctx.size());
+        let sig = spec.signature();
+        ctx.agree_or_reject(
+            "container construction",
+            &[
+                ("global size", n as i64),
+                ("dtype", T::DTYPE as i64),
+                ("partition", sig[0]),
+                ("partition parameter", sig[1]),
+                ("weights", sig[2]),
+            ],
+            layout.as_ref().err().cloned(),
+        )?;
+        let part = layout?;
+        let data = alloc_filled(ctx, part.local_size(ctx.rank()), value)?;
         Ok(Distributed1D { ctx: ctx.clone(), part, data })
     }
 
-    /// Builds from every rank's local elements, concatenated in rank order;
-    /// the parts are moved (`MPI_Alltoallv`) to the block partition of the
-    /// total when they do not already match it. Collective.
-    pub(crate) fn from_local_parts(ctx: &Context, local: Vec<T>) -> Result<Self> {
-        ctx.agree("from_local", &[("dtype", T::DTYPE as i64)])?;
-        let (off, total) = contiguous_offset(ctx, local.len())?;
-        let part = Block::new(total, ctx.size());
-        let aligned = ctx.allreduce_scalar(
-            u8::from(part.local_offset(ctx.rank()) == off && part.local_size(ctx.rank()) == local.len()),
-            crate::ReduceOp::Min,
-        )?;
-        let data = if aligned == 1 { local } else { move_rows(ctx, &local, off, 1, &part)? };
+    /// Builds from every rank's local elements, concatenated in rank order,
+    /// then laid out by `spec` (`MPI_Allgather` of the counts, then one
+    /// `MPI_Alltoallv` unless the parts already match). Collective.
+    pub(crate) fn from_local_parts(ctx: &Context, local: Vec<T>, spec: &PartitionSpec) -> Result<Self> {
+        ctx.agree("from_local", &[("dtype", T::DTYPE as i64), ("partition", spec.signature()[0])])?;
+        let counts: Vec<usize> = ctx.allgather(&[local.len() as u64])?.into_iter().map(|c| c as usize).collect();
+        let total = counts.iter().sum();
+        let old = Layout::Weighted(Weighted::new(total, ctx.size(), &Weights::Counts(counts))?);
+        let part = spec.layout(total, ctx.size())?;
+        let data = redistribute_1d(ctx, local, &old, &part, T::ZERO)?;
         Ok(Distributed1D { ctx: ctx.clone(), part, data })
     }
 
     /// Builds from a full copy of the data that every rank holds: each rank
-    /// keeps its block. No communication besides the size check. Collective.
-    pub(crate) fn from_global_slice(ctx: &Context, global: &[T]) -> Result<Self> {
-        ctx.agree("from_global", &[("global size", global.len() as i64), ("dtype", T::DTYPE as i64)])?;
-        let part = Block::new(global.len(), ctx.size());
-        let data = global[part.range(ctx.rank())].to_vec();
+    /// keeps its own elements. No communication besides the checks.
+    /// Collective.
+    pub(crate) fn from_global_slice(ctx: &Context, global: &[T], spec: &PartitionSpec) -> Result<Self> {
+        let sig = spec.signature();
+        ctx.agree(
+            "from_global",
+            &[
+                ("global size", global.len() as i64),
+                ("dtype", T::DTYPE as i64),
+                ("partition", sig[0]),
+                ("partition parameter", sig[1]),
+            ],
+        )?;
+        let part = spec.layout(global.len(), ctx.size())?;
+        let data = part.local_indices(ctx.rank()).map(|g| global[g]).collect();
         Ok(Distributed1D { ctx: ctx.clone(), part, data })
     }
 
-    /// Distributes the root's `data` by blocks (`MPI_Scatterv`); other
-    /// ranks' `data` is ignored. Collective.
-    pub(crate) fn scatter_root(ctx: &Context, data: &[T], root: usize) -> Result<Self> {
+    /// Distributes the root's `data` by `spec` (`MPI_Bcast` of the length,
+    /// then one `MPI_Alltoallv`); other ranks' `data` is ignored. Collective.
+    pub(crate) fn scatter_root(ctx: &Context, data: &[T], root: usize, spec: &PartitionSpec) -> Result<Self> {
         let n = ctx.broadcast_vec(&[data.len() as u64], root)?[0] as usize;
-        let part = Block::new(n, ctx.size());
-        let counts: Vec<usize> = (0..ctx.size()).map(|r| part.local_size(r)).collect();
-        let local = ctx.scatterv(data, &counts, root)?;
+        let old = all_on(root, n, ctx.size())?;
+        let part = spec.layout(n, ctx.size())?;
+        let mine = if ctx.rank() == root { data.to_vec() } else { Vec::new() };
+        let local = redistribute_1d(ctx, mine, &old, &part, T::ZERO)?;
         Ok(Distributed1D { ctx: ctx.clone(), part, data: local })
     }
 
@@ -73,10 +97,10 @@ impl<T: Element> Distributed1D<T> {
         &self.ctx
     }
     /// The partition (pure index maps, see [`Partition`]).
-    pub fn partition(&self) -> &Block {
+    pub fn partition(&self) -> &Layout {
         &self.part
     }
-    /// The partition policy tag ([`PartitionKind::Block`] in this release).
+    /// The partition policy tag.
     pub fn partition_kind(&self) -> PartitionKind {
         self.part.kind()
     }
@@ -88,7 +112,8 @@ impl<T: Element> Distributed1D<T> {
     pub fn local_size(&self) -> usize {
         self.data.len()
     }
-    /// Global index of this rank's first element.
+    /// Global index of this rank's first element (for an empty rank of a
+    /// contiguous layout, where its range would start; else `global_size`).
     pub fn local_offset(&self) -> usize {
         self.part.local_offset(self.ctx.rank())
     }
@@ -130,15 +155,51 @@ impl<T: Element> Distributed1D<T> {
     pub fn fill(&mut self, value: T) {
         self.data.fill(value);
     }
-    /// The whole container in global order on `root` (`MPI_Gatherv`);
-    /// `None` on other ranks. Collective.
+    /// The whole container in global order on `root`; `None` on other
+    /// ranks (one `MPI_Alltoallv` to a layout with everything on `root`; a
+    /// replicated container returns the root's copy without communication).
+    /// Collective.
     pub fn gather(&self, root: usize) -> Result<Option<Vec<T>>> {
-        Ok(self.ctx.gatherv(&self.data, root)?.map(|(v, _)| v))
+        let size = self.ctx.size();
+        self.ctx.agree("gather", &[("root", root as i64)])?;
+        self.ctx.check_rank(root, "root")?;
+        if self.part.is_replicated() {
+            return Ok((self.ctx.rank() == root).then(|| self.data.clone()));
+        }
+        let dst = all_on(root, self.global_size(), size)?;
+        let all = redistribute_1d(&self.ctx, self.data.clone(), &self.part, &dst, T::ZERO)?;
+        Ok((self.ctx.rank() == root).then_some(all))
     }
-    /// The whole container in global order on every rank
-    /// (`MPI_Allgatherv`). Collective.
+    /// The whole container in global order on every rank (one
+    /// `MPI_Allgatherv`). Collective.
     pub fn gather_all(&self) -> Result<Vec<T>> {
-        Ok(self.ctx.allgatherv(&self.data)?.0)
+        if self.part.is_replicated() {
+            return Ok(self.data.clone());
+        }
+        let dst = PartitionSpec::Replicated.layout(self.global_size(), self.ctx.size())?;
+        redistribute_1d(&self.ctx, self.data.clone(), &self.part, &dst, T::ZERO)
+    }
+    /// Moves the elements to the layout `spec` (same global order), with one
+    /// `MPI_Alltoallv` (`MPI_Allgatherv` to replicated), holding at most
+    /// about twice the local part. Collective: every rank passes the same
+    /// spec.
+    ///
+    /// # Errors
+    /// [`Error::Mismatch`] if ranks pass different specs;
+    /// [`Error::InvalidArgument`] for invalid spec parameters.
+    pub fn redistribute(&mut self, spec: &PartitionSpec) -> Result<()> {
+        let layout = spec.layout(self.global_size(), self.ctx.size());
+        let sig = spec.signature();
+        self.ctx.agree_or_reject(
+            "redistribute",
+            &[("partition", sig[0]), ("partition parameter", sig[1]), ("weights", sig[2])],
+            layout.as_ref().err().cloned(),
+        )?;
+        let new = layout?;
+        let data = std::mem::take(&mut self.data);
+        self.data = redistribute_1d(&self.ctx, data, &self.part, &new, T::ZERO)?;
+        self.part = new;
+        Ok(())
     }
 }
 
@@ -175,11 +236,18 @@ impl<T: Element> DistributedVector<T> {
     pub fn resize_with(&mut self, n: usize, value: T) -> Result<()> {
         let ctx = self.0.ctx.clone();
         ctx.agree("resize", &[("new size", n as i64)])?;
-        let new = Block::new(n, ctx.size());
-        let mut data = move_rows(&ctx, &self.0.data, self.0.local_offset(), 1, &new)?;
-        data.resize(new.local_size(ctx.rank()), value);
+        // Keep the policy; weighted counts are kept as proportions.
+        let spec = match self.0.part.spec() {
+            PartitionSpec::Weighted(Weights::Counts(c)) if c.iter().sum::<usize>() > 0 => {
+                PartitionSpec::Weighted(Weights::Fractions(c.iter().map(|&x| x as f64).collect()))
+            }
+            PartitionSpec::Weighted(_) => PartitionSpec::Block,
+            other => other,
+        };
+        let new = spec.layout(n, ctx.size())?;
+        let data = std::mem::take(&mut self.0.data);
+        self.0.data = redistribute_1d(&ctx, data, &self.0.part, &new, value)?;
         self.0.part = new;
-        self.0.data = data;
         Ok(())
     }
 

@@ -21,6 +21,12 @@
 
 use crate::error::{Error, Result};
 
+mod hash;
+mod layouts;
+
+pub use hash::HashPartition;
+pub use layouts::{BlockCyclic, Cyclic, Layout, PartitionSpec, Replicated, Weighted, Weights};
+
 /// Partition policy tags; the numeric values are stable (C ABI and Python
 /// `PARTITION_*` constants).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,10 +38,13 @@ pub enum PartitionKind {
     Cyclic = 1,
     /// Round robin of blocks of `block_size` elements.
     BlockCyclic = 2,
-    /// By hash of the key (maps).
+    /// By hash of the key (maps only).
     Hash = 3,
     /// Every rank holds every element.
     Replicated = 4,
+    /// Contiguous blocks whose sizes the user gives per rank (counts or
+    /// fractions).
+    Weighted = 5,
 }
 
 impl PartitionKind {
@@ -47,13 +56,14 @@ impl PartitionKind {
             PartitionKind::BlockCyclic => "BLOCK_CYCLIC",
             PartitionKind::Hash => "HASH",
             PartitionKind::Replicated => "REPLICATED",
+            PartitionKind::Weighted => "WEIGHTED",
         }
     }
 
     /// The kind for a stable numeric code.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a code outside `0..=4`.
+    /// [`Error::InvalidArgument`] for a code outside `0..=5`.
     pub fn from_code(code: i64) -> Result<PartitionKind> {
         Ok(match code {
             0 => PartitionKind::Block,
@@ -61,30 +71,24 @@ impl PartitionKind {
             2 => PartitionKind::BlockCyclic,
             3 => PartitionKind::Hash,
             4 => PartitionKind::Replicated,
+            5 => PartitionKind::Weighted,
             _ => {
                 return Err(Error::InvalidArgument(format!(
                     "partition must be one of PARTITION_BLOCK (0), PARTITION_CYCLIC (1), \
-                     PARTITION_BLOCK_CYCLIC (2), PARTITION_HASH (3), PARTITION_REPLICATED (4); got {code}"
+                     PARTITION_BLOCK_CYCLIC (2), PARTITION_HASH (3), PARTITION_REPLICATED (4), \
+                     PARTITION_WEIGHTED (5); got {code}"
                 )))
             }
         })
-    }
-
-    /// Returns `Ok` for the kinds this release implements for containers,
-    /// and a clear [`Error::NotSupported`] for the others.
-    pub fn ensure_supported(self) -> Result<()> {
-        match self {
-            PartitionKind::Block => Ok(()),
-            other => Err(Error::NotSupported(format!(
-                "partition PARTITION_{} is not supported yet; use PARTITION_BLOCK",
-                other.name()
-            ))),
-        }
     }
 }
 
 /// A map between global indices and (owner rank, local index). See the
 /// [module docs](self).
+///
+/// Every implementation keeps local order monotone in global order, so the
+/// local elements of a rank whose global indices fall in a range form a
+/// contiguous range of local indices ([`Partition::local_range`]).
 pub trait Partition: Send + Sync + std::fmt::Debug {
     /// Number of elements over all ranks.
     fn global_size(&self) -> usize;
@@ -94,7 +98,8 @@ pub trait Partition: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> PartitionKind;
     /// Number of elements rank `rank` holds (0 for `rank >= num_ranks`).
     fn local_size(&self, rank: usize) -> usize;
-    /// The rank owning global index `i`.
+    /// The rank owning global index `i` (for [`Replicated`], rank 0, the
+    /// canonical copy).
     ///
     /// # Errors
     /// [`Error::Bounds`] if `i >= global_size`.
@@ -109,14 +114,50 @@ pub trait Partition: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`Error::Bounds`] if `rank >= num_ranks` or `local >= local_size(rank)`.
     fn local_to_global(&self, rank: usize, local: usize) -> Result<usize>;
-    /// True if `rank` owns global index `i` (false when out of range).
+    /// True if `rank` holds global index `i` (false when out of range).
     fn is_local(&self, rank: usize, i: usize) -> bool {
         self.owner(i).map(|o| o == rank).unwrap_or(false)
+    }
+    /// True when each rank's part is one contiguous global range.
+    fn is_contiguous(&self) -> bool;
+    /// Global index of `rank`'s first element. For a rank that holds none:
+    /// where its range would start for contiguous layouts, `global_size`
+    /// otherwise.
+    fn local_offset(&self, rank: usize) -> usize {
+        self.local_to_global(rank, 0).unwrap_or(self.global_size())
+    }
+    /// The local indices on `rank` whose global indices lie in `global`
+    /// (a contiguous range, by monotonicity). Binary search by default.
+    fn local_range(&self, rank: usize, global: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let n = self.local_size(rank);
+        let first_at_least = |g: usize| {
+            let (mut lo, mut hi) = (0usize, n);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if self.local_to_global(rank, mid).unwrap_or(usize::MAX) < g {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            lo
+        };
+        let a = first_at_least(global.start);
+        let b = first_at_least(global.end).max(a);
+        a..b
     }
 }
 
 pub(crate) fn bounds(i: usize, n: usize) -> Error {
     Error::Bounds(format!("global index {i} is out of range 0..{n}"))
+}
+
+pub(crate) fn local_bounds(rank: usize, local: usize, size: usize, local_size: usize) -> Error {
+    if rank >= size {
+        Error::Bounds(format!("rank {rank} is out of range 0..{size}"))
+    } else {
+        Error::Bounds(format!("local index {local} is out of range 0..{local_size} on rank {rank}"))
+    }
 }
 
 /// Block partition: rank `r` holds one contiguous range; the `n % size`
@@ -184,14 +225,22 @@ impl Partition for Block {
         Ok((r, i - self.local_offset(r)))
     }
     fn local_to_global(&self, rank: usize, local: usize) -> Result<usize> {
-        if rank >= self.size {
-            return Err(Error::Bounds(format!("rank {rank} is out of range 0..{}", self.size)));
+        if rank >= self.size || local >= self.local_size(rank) {
+            return Err(local_bounds(rank, local, self.size, self.local_size(rank)));
         }
-        let ls = self.local_size(rank);
-        if local >= ls {
-            return Err(Error::Bounds(format!("local index {local} is out of range 0..{ls} on rank {rank}")));
-        }
-        Ok(self.local_offset(rank) + local)
+        Ok(Block::local_offset(self, rank) + local)
+    }
+    fn is_contiguous(&self) -> bool {
+        true
+    }
+    fn local_offset(&self, rank: usize) -> usize {
+        Block::local_offset(self, rank)
+    }
+    fn local_range(&self, rank: usize, global: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let r = self.range(rank);
+        let a = global.start.clamp(r.start, r.end) - r.start;
+        let b = global.end.clamp(r.start, r.end) - r.start;
+        a..b.max(a)
     }
 }
 
@@ -251,12 +300,10 @@ mod tests {
 
     #[test]
     fn kinds() {
-        for c in 0..5 {
+        for c in 0..6 {
             assert_eq!(PartitionKind::from_code(c).unwrap() as i64, c);
         }
-        assert!(PartitionKind::from_code(5).is_err());
+        assert!(PartitionKind::from_code(6).is_err());
         assert!(PartitionKind::from_code(-1).is_err());
-        assert!(PartitionKind::Block.ensure_supported().is_ok());
-        assert!(matches!(PartitionKind::Cyclic.ensure_supported(), Err(Error::NotSupported(_))));
     }
 }

@@ -54,6 +54,7 @@ from ._dtl import (
     cuda_status,
     has_cuda,
     has_mpi,
+    placement_available,
     status_name,
     wtime,
 )
@@ -78,6 +79,7 @@ class PartitionPolicy(IntEnum):
     BLOCK_CYCLIC = 2
     HASH = 3
     REPLICATED = 4
+    WEIGHTED = 5
 
 
 class PlacementPolicy(IntEnum):
@@ -94,6 +96,16 @@ PARTITION_CYCLIC = PartitionPolicy.CYCLIC
 PARTITION_BLOCK_CYCLIC = PartitionPolicy.BLOCK_CYCLIC
 PARTITION_HASH = PartitionPolicy.HASH
 PARTITION_REPLICATED = PartitionPolicy.REPLICATED
+PARTITION_WEIGHTED = PartitionPolicy.WEIGHTED
+class ExecutionPolicy(IntEnum):
+    """How local work runs: sequentially or in parallel on threads (rayon)."""
+
+    SEQ = 0
+    PAR = 1
+
+
+EXEC_SEQ = ExecutionPolicy.SEQ
+EXEC_PAR = ExecutionPolicy.PAR
 PLACEMENT_HOST = PlacementPolicy.HOST
 PLACEMENT_DEVICE = PlacementPolicy.DEVICE
 PLACEMENT_UNIFIED = PlacementPolicy.UNIFIED
@@ -141,6 +153,11 @@ __all__ = [
     "PARTITION_BLOCK_CYCLIC",
     "PARTITION_HASH",
     "PARTITION_REPLICATED",
+    "PARTITION_WEIGHTED",
+    "ExecutionPolicy",
+    "EXEC_SEQ",
+    "EXEC_PAR",
+    "placement_available",
     "PLACEMENT_HOST",
     "PLACEMENT_DEVICE",
     "PLACEMENT_UNIFIED",
