@@ -1,0 +1,201 @@
+"""gather_indices / scatter_indices (vectorised global element access) on
+DistributedVector and DistributedArray over every partition; expected
+values come from NumPy on the global array. Errors must reach every rank
+(nothing hangs, nothing is written). Every test ends with a collective."""
+
+import numpy as np
+import pytest
+
+import dtl
+
+SIZES = [0, 1, 5, 40]
+
+
+def policies(size):
+    """(name, kwargs(n), model(n) -> per-rank lists of global indices in local order)."""
+
+    def block(n):
+        q, r = divmod(n, size)
+        out, nxt = [], 0
+        for k in range(size):
+            c = q + (k < r)
+            out.append(list(range(nxt, nxt + c)))
+            nxt += c
+        return out
+
+    def counts(n):  # uneven: half on the last rank, the rest on rank 0
+        c = [0] * size
+        c[-1] += n // 2
+        c[0] += n - n // 2
+        return c
+
+    def weighted(n):
+        out, nxt = [], 0
+        for c in counts(n):
+            out.append(list(range(nxt, nxt + c)))
+            nxt += c
+        return out
+
+    return [
+        ("block", lambda n: dict(partition=dtl.PARTITION_BLOCK), block),
+        ("cyclic", lambda n: dict(partition=dtl.PARTITION_CYCLIC), lambda n: [list(range(k, n, size)) for k in range(size)]),
+        (
+            "block_cyclic3",
+            lambda n: dict(partition=dtl.PARTITION_BLOCK_CYCLIC, block_size=3),
+            lambda n: [[i for i in range(n) if (i // 3) % size == k] for k in range(size)],
+        ),
+        ("weighted", lambda n: dict(partition=dtl.PARTITION_WEIGHTED, weights=counts(n)), weighted),
+        ("replicated", lambda n: dict(partition=dtl.PARTITION_REPLICATED), lambda n: [list(range(n))] * size),
+    ]
+
+
+def values(n, dtype):
+    return ((np.arange(n) * 7 + 3) % 101).astype(dtype)
+
+
+def requests(r, n):
+    """Rank r's global indices: duplicates, both ends, any order; empty on some ranks."""
+    if n == 0 or r % 4 == 2:
+        return np.zeros(0, dtype=np.int64)
+    k = [9, 3, 0, 14][r % 4] + n % 3
+    v = [(j * 17 + r * 5 + 3) % n for j in range(k)] + [n - 1, 0]
+    v.append(v[0])
+    return np.array(v, dtype=np.int64)
+
+
+def writes(r, n, dtype):
+    idx = requests(r, n)
+    return idx, ((r * 13 + np.arange(len(idx)) * 3) % 97).astype(dtype)
+
+
+def scattered(n, size, dtype):
+    """Model: every rank's writes applied in (rank, position) order."""
+    g = values(n, dtype)
+    for r in range(size):
+        idx, vals = writes(r, n, dtype)
+        for i, x in zip(idx, vals):
+            g[i] = x
+    return g
+
+
+@pytest.mark.parametrize("cls", [dtl.DistributedVector, dtl.DistributedArray])
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.uint8, np.int64])
+def test_gather_indices_every_partition(ctx, cls, dtype):
+    for name, kw, _ in policies(ctx.size):
+        for n in SIZES:
+            g = values(n, dtype)
+            v = cls.from_global(ctx, g, **kw(n))
+            idx = requests(ctx.rank, n)
+            got = v.gather_indices(idx)
+            assert got.dtype == np.dtype(dtype) and got.shape == idx.shape
+            np.testing.assert_array_equal(got, g[idx], err_msg=f"{name} n={n}")
+            # Everything, reversed, as a 2-D uint64 array: the result takes idx's shape.
+            rev = np.arange(n, dtype=np.uint64)[::-1]
+            if n % 2 == 0:
+                rev = rev.reshape(2, n // 2)
+            np.testing.assert_array_equal(v.gather_indices(rev), g[rev.astype(np.int64)], err_msg=f"{name} n={n}")
+            # Plain lists, int32, empty.
+            np.testing.assert_array_equal(v.gather_indices(list(idx)), g[idx])
+            np.testing.assert_array_equal(v.gather_indices(idx.astype(np.int32)), g[idx])
+            assert v.gather_indices([]).shape == (0,)
+    ctx.barrier()
+
+
+def test_gather_scalar_index(ctx):
+    v = dtl.DistributedVector.from_global(ctx, values(9, np.float64), partition=dtl.PARTITION_CYCLIC)
+    got = v.gather_indices(np.int64(ctx.rank % 9))
+    assert got.shape == () and got == values(9, np.float64)[ctx.rank % 9]
+    ctx.barrier()
+
+
+@pytest.mark.parametrize("cls", [dtl.DistributedVector, dtl.DistributedArray])
+@pytest.mark.parametrize("dtype", [np.float32, np.int16, np.uint64])
+def test_scatter_indices_every_partition(ctx, cls, dtype):
+    for name, kw, model in policies(ctx.size):
+        for n in SIZES:
+            v = cls.from_global(ctx, values(n, dtype), **kw(n))
+            view = v.local_view()  # writes are in place: a live view sees them
+            idx, vals = writes(ctx.rank, n, dtype)
+            v.scatter_indices(idx, vals)
+            want = scattered(n, ctx.size, dtype)
+            np.testing.assert_array_equal(v.gather_all(), want, err_msg=f"{name} n={n}")
+            # This rank's part (every copy, for a replicated container).
+            np.testing.assert_array_equal(view, want[model(n)[ctx.rank]], err_msg=f"{name} n={n}")
+            v.scatter_indices([], [])
+            np.testing.assert_array_equal(v.gather_all(), want)
+    ctx.barrier()
+
+
+def test_scatter_last_writer_wins_and_scalars(ctx):
+    for name, kw, _ in policies(ctx.size):
+        n = 5
+        v = dtl.DistributedVector(ctx, n, dtype=np.int64, **kw(n))
+        r = ctx.rank
+        v.scatter_indices([0, 0, 1, 4], [r, r + 100, r, 7])
+        want = np.array([ctx.size - 1 + 100, ctx.size - 1, 0, 0, 7])
+        np.testing.assert_array_equal(v.gather_all(), want, err_msg=name)
+        v.scatter_indices(np.array([[2, 3]]), 9.7)  # a scalar is repeated; cast like NumPy
+        want[2:4] = 9
+        np.testing.assert_array_equal(v.gather_all(), want, err_msg=name)
+    ctx.barrier()
+
+
+def test_out_of_range_on_one_rank_raises_everywhere(ctx):
+    bad = ctx.size - 1
+    for name, kw, _ in policies(ctx.size):
+        for n in SIZES:
+            g = values(n, np.float64)
+            v = dtl.DistributedVector.from_global(ctx, g, **kw(n))
+            idx = [0, n] if (ctx.rank == bad and n) else ([0] if ctx.rank == bad else [])
+            i = n if n else 0
+            with pytest.raises(dtl.BoundsError) as e:
+                v.gather_indices(idx)
+            msg = str(e.value)
+            assert f"global index {i}" in msg and f"0..{n}" in msg, msg
+            assert isinstance(e.value, IndexError)
+            if ctx.rank != bad:
+                assert f"rank {bad}" in msg, msg
+            # A negative index on one rank, valid writes elsewhere: nothing written anywhere.
+            if ctx.rank == bad:
+                widx, wval = [-1], [5.0]
+            else:
+                widx, wval = ([0, n - 1] if n else []), ([-7.0, -7.0] if n else [])
+            with pytest.raises(dtl.BoundsError) as e:
+                v.scatter_indices(widx, wval)
+            assert "-1" in str(e.value)
+            np.testing.assert_array_equal(v.gather_all(), g, err_msg=f"{name} n={n}: nothing written")
+    ctx.barrier()
+
+
+def test_bad_arguments_on_one_rank_raise_everywhere(ctx):
+    n = 40
+    g = values(n, np.int32)
+    v = dtl.DistributedArray.from_global(ctx, g, partition=dtl.PARTITION_CYCLIC)
+    odd = ctx.rank == ctx.size // 2
+    with pytest.raises(dtl.InvalidArgumentError) as e:
+        v.gather_indices(np.array([1.5, 2.0]) if odd else [1, 2])
+    if odd:
+        assert "float64" in str(e.value)
+    with pytest.raises(dtl.InvalidArgumentError):
+        v.gather_indices(np.array([True, False]) if odd else [1])
+    with pytest.raises(dtl.InvalidArgumentError) as e:
+        v.scatter_indices([1, 2, 3], [1, 2] if odd else [1, 2, 3])
+    if odd:
+        assert "2 elements" in str(e.value) and "idx has 3" in str(e.value), str(e.value)
+    np.testing.assert_array_equal(v.gather_all(), g)  # nothing written
+    ctx.barrier()
+
+
+def test_out_of_range_with_collective_checks_off(ctx):
+    ctx.collective_checks = False
+    try:
+        v = dtl.DistributedVector.from_global(ctx, values(5, np.int64), partition=dtl.PARTITION_BLOCK_CYCLIC, block_size=3)
+        with pytest.raises(dtl.BoundsError):
+            v.gather_indices([1, 99] if ctx.is_root else [2])
+        with pytest.raises(dtl.BoundsError):
+            v.scatter_indices([99] if ctx.is_root else [2], 0)
+        np.testing.assert_array_equal(v.gather_all(), values(5, np.int64))
+        np.testing.assert_array_equal(v.gather_indices([4, 0]), values(5, np.int64)[[4, 0]])
+    finally:
+        ctx.collective_checks = True
+    ctx.barrier()
