@@ -82,18 +82,20 @@ test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c
 test-lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p dtl-core -p dtl-gpu -q
 
 test-rust:
 	$(CARGO) test --release --workspace --exclude dtl-py
 
-# The multi-rank Rust suite (dtl-core/tests/mpi.rs) under mpirun at every np.
+# The multi-rank Rust suites (dtl-core/tests/mpi*.rs) under mpirun at every np.
+RUST_MPI_SUITES := mpi mpi_access mpi_map mpi_io
 test-rust-mpi:
 	$(CARGO) build --release -p dtl-core --tests
-	for np in $(NPS); do \
-	  echo "== dtl-core MPI suite, np=$$np"; \
-	  $(CARGO) test --release -p dtl-core --test mpi \
+	for np in $(NPS); do for suite in $(RUST_MPI_SUITES); do \
+	  echo "== dtl-core MPI suite $$suite, np=$$np"; \
+	  $(CARGO) test --release -p dtl-core --test $$suite \
 	    --config "target.'cfg(all())'.runner=['timeout','-k','10','$(MPI_TIMEOUT)','mpirun','-np','$$np']"; \
-	done
+	done; done
 
 test-examples:
 	$(CARGO) build --release -p dtl-examples --examples

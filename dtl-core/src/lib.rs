@@ -36,12 +36,15 @@ pub mod context;
 pub mod element;
 pub mod environment;
 pub mod error;
+pub mod io;
 pub mod partition;
 pub mod placement;
 pub mod raw;
 
 pub use collective::ReduceOp;
+pub use containers::DistributedMap;
 pub use containers::{DistributedArray, DistributedTensor, DistributedVector, Halo};
+pub use containers::{DistributedSpan, DistributedSpanMut};
 pub use context::Context;
 pub use element::{DType, Element};
 pub use environment::{Environment, ThreadLevel};

@@ -28,9 +28,11 @@ use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
+use dtl_core::containers::Distributed1D;
+use dtl_core::partition::{PartitionSpec, Weights};
 use dtl_core::{
-    Context, DistributedArray, DistributedTensor, DistributedVector, Element, Environment, Error, Partition, ReduceOp,
-    ThreadLevel,
+    Context, DistributedArray, DistributedTensor, DistributedVector, Element, Environment, Error, Partition,
+    PartitionKind, ReduceOp, ThreadLevel,
 };
 use ndarray::{ArrayD, ArrayViewD, Axis, Dimension, IxDyn, Slice};
 
@@ -82,6 +84,24 @@ macro_rules! check_err {
                 line!()
             )),
         }
+    }};
+}
+
+/// [`check_err!`], and the error's status is the same on every rank (two
+/// `MPI_Allreduce`s; collective).
+macro_rules! check_err_same {
+    ($ctx:expr, $r:expr, $p:pat, $($fmt:tt)+) => {{
+        let r = $r;
+        let code = match &r {
+            Ok(_) => 0,
+            Err(e) => e.status(),
+        };
+        let lo = $ctx.allreduce_scalar(code, ReduceOp::Min).unwrap();
+        let hi = $ctx.allreduce_scalar(code, ReduceOp::Max).unwrap();
+        if lo != hi {
+            fail(format!("{}: status differs across ranks ({lo}..{hi}) (at {}:{})", format!($($fmt)+), file!(), line!()));
+        }
+        check_err!(r, $p, $($fmt)+);
     }};
 }
 
@@ -238,6 +258,15 @@ fn all_tests(env: &Environment) -> Suite {
     per_dtype!(s, "tensor::layout_gather", t_tensor_basic);
     per_dtype!(s, "tensor::scatter_from", t_tensor_scatter);
     per_dtype!(s, "tensor::halo_exchange", t_tensor_halo);
+    per_dtype!(@ s, "policy::layout_queries_gather", t_policy_layout, u8 i32 f64);
+    per_dtype!(@ s, "policy::from_global_scatter_from_local", t_policy_construct, u8 i32 f64);
+    per_dtype!(@ s, "policy::resize_keeps_policy", t_policy_resize, u8 i32 f64);
+    per_dtype!(@ s, "policy::redistribute_every_pair", t_policy_redistribute, u8 i32 f64);
+    per_dtype!(@ s, "policy::tensor_any_axis", t_policy_tensor, u8 f64);
+    per_dtype!(@ s, "policy::tensor_redistribute_axes", t_policy_tensor_redistribute, u8 f64);
+    s.add("policy::tensor_halo_weighted", t_policy_halo);
+    s.add("errors::partition_arguments", t_err_partition_args);
+    s.add("errors::partition_mismatch", t_err_partition_mismatch);
     s
 }
 
@@ -1371,4 +1400,792 @@ fn tensor_with_rows<T: Ty>(
     let mut t = DistributedTensor::<T>::new(ctx, shape).unwrap();
     t.local_view_mut().assign(&rows(expected, mine));
     t
+}
+
+// ------------------------------------------------------------------ partition policies
+
+/// A partition policy under test. Its spec depends on `(n, p)` for the
+/// weighted ones; [`Pol::owned`] is the brute-force model of who holds what.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pol {
+    Block,
+    Cyclic,
+    BlockCyclic(usize),
+    /// Weighted counts, uneven and with an empty rank (see [`uneven_counts`]).
+    Counts,
+    /// Weighted counts, everything on the last rank.
+    CountsLast,
+    /// Weighted fractions in eighths (exact in binary floating point).
+    Fractions,
+    Replicated,
+}
+
+const POLS: [Pol; 9] = [
+    Pol::Block,
+    Pol::Cyclic,
+    Pol::BlockCyclic(1),
+    Pol::BlockCyclic(2),
+    Pol::BlockCyclic(5),
+    Pol::Counts,
+    Pol::CountsLast,
+    Pol::Fractions,
+    Pol::Replicated,
+];
+
+/// Weighted counts for `n` over `p` ranks in proportion 2 : 3 : 0 : 1 (cycling),
+/// rounded down, the leftover to rank 0: uneven, with an empty rank from p = 3.
+fn uneven_counts(n: usize, p: usize) -> Vec<usize> {
+    const PAT: [usize; 4] = [2, 3, 0, 1];
+    let wsum: usize = (0..p).map(|r| PAT[r % 4]).sum();
+    let mut c: Vec<usize> = (0..p).map(|r| n * PAT[r % 4] / wsum).collect();
+    c[0] += n - c.iter().sum::<usize>();
+    c
+}
+
+/// Per-rank weights in eighths (sum 8), with a zero from p = 3.
+fn eighths(p: usize) -> Vec<u64> {
+    match p {
+        1 => vec![8],
+        2 => vec![6, 2],
+        3 => vec![2, 0, 6],
+        4 => vec![1, 4, 0, 3],
+        _ => (0..p).map(|r| if r == 0 { 8 } else { 0 }).collect(),
+    }
+}
+
+/// Largest-remainder apportionment of `n` in proportion to `w`, in exact
+/// integer arithmetic: every rank gets the floor of its share, then the
+/// ranks with the largest remainders one more each, ties to the lowest rank.
+fn apportion(w: &[u64], n: usize) -> Vec<usize> {
+    let total: u64 = w.iter().sum();
+    let n64 = n as u64;
+    let mut c: Vec<usize> = w.iter().map(|&x| (x * n64 / total) as usize).collect();
+    let mut order: Vec<usize> = (0..w.len()).collect();
+    order.sort_by_key(|&r| (std::cmp::Reverse(w[r] * n64 % total), r));
+    let left = n - c.iter().sum::<usize>();
+    for &r in &order[..left] {
+        c[r] += 1;
+    }
+    c
+}
+
+/// Consecutive ranges of the given lengths, as index lists.
+fn runs(counts: &[usize]) -> Vec<Vec<usize>> {
+    let mut at = 0;
+    counts
+        .iter()
+        .map(|&k| {
+            at += k;
+            (at - k..at).collect()
+        })
+        .collect()
+}
+
+impl Pol {
+    fn spec(self, n: usize, p: usize) -> PartitionSpec {
+        match self {
+            Pol::Block => PartitionSpec::Block,
+            Pol::Cyclic => PartitionSpec::Cyclic,
+            Pol::BlockCyclic(b) => PartitionSpec::BlockCyclic(b),
+            Pol::Counts | Pol::CountsLast => PartitionSpec::Weighted(Weights::Counts(self.counts(n, p))),
+            Pol::Fractions => {
+                PartitionSpec::Weighted(Weights::Fractions(eighths(p).iter().map(|&e| e as f64 / 8.0).collect()))
+            }
+            Pol::Replicated => PartitionSpec::Replicated,
+        }
+    }
+
+    /// Per-rank counts of the weighted policies.
+    fn counts(self, n: usize, p: usize) -> Vec<usize> {
+        match self {
+            Pol::Counts => uneven_counts(n, p),
+            Pol::CountsLast => (0..p).map(|r| if r == p - 1 { n } else { 0 }).collect(),
+            Pol::Fractions => apportion(&eighths(p), n),
+            _ => unreachable!("not a weighted policy"),
+        }
+    }
+
+    fn kind(self) -> PartitionKind {
+        match self {
+            Pol::Block => PartitionKind::Block,
+            Pol::Cyclic => PartitionKind::Cyclic,
+            Pol::BlockCyclic(_) => PartitionKind::BlockCyclic,
+            Pol::Counts | Pol::CountsLast | Pol::Fractions => PartitionKind::Weighted,
+            Pol::Replicated => PartitionKind::Replicated,
+        }
+    }
+
+    /// Each rank's part is one contiguous global range.
+    fn contiguous(self) -> bool {
+        matches!(self, Pol::Block | Pol::Counts | Pol::CountsLast | Pol::Fractions)
+    }
+
+    /// The global indices every rank holds, in local order, dealt out by
+    /// brute force as the policy is described.
+    fn owned(self, n: usize, p: usize) -> Vec<Vec<usize>> {
+        match self {
+            Pol::Block => runs(&block_sizes(n, p)),
+            Pol::Cyclic => (0..p).map(|r| (0..n).filter(|i| i % p == r).collect()).collect(),
+            Pol::BlockCyclic(b) => (0..p).map(|r| (0..n).filter(|i| (i / b) % p == r).collect()).collect(),
+            Pol::Counts | Pol::CountsLast | Pol::Fractions => runs(&self.counts(n, p)),
+            Pol::Replicated => vec![(0..n).collect(); p],
+        }
+    }
+}
+
+/// Global sizes for the policy tests.
+fn psizes(ctx: &Context) -> Vec<usize> {
+    let p = ctx.size();
+    let mut v = vec![0, 1, p - 1, p + 1, 7, 40];
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The value the policy tests store at global index `g` (with a salt).
+fn gv<T: Ty>(g: usize, salt: usize) -> T {
+    w(g * 3 + salt)
+}
+
+fn gvs<T: Ty>(idx: &[usize], salt: usize) -> Vec<T> {
+    idx.iter().map(|&g| gv(g, salt)).collect()
+}
+
+/// Writes `gv(g, salt)` for the model's indices of this rank into `local`
+/// (never panics on a length mismatch, so every rank keeps taking part in
+/// the collectives; the length itself is checked elsewhere).
+fn write_model<T: Ty>(local: &mut [T], mine: &[usize], salt: usize) {
+    for (l, x) in local.iter_mut().enumerate() {
+        *x = gv(mine.get(l).copied().unwrap_or(1000), salt);
+    }
+}
+
+/// Every partition query of a 1-D container against the model `owned`.
+fn check_1d<T: Ty>(what: &str, v: &Distributed1D<T>, kind: PartitionKind, owned: &[Vec<usize>], contiguous: bool) {
+    let ctx = v.context();
+    let (me, p) = (ctx.rank(), ctx.size());
+    let n = v.global_size();
+    let part = v.partition();
+    let replicated = kind == PartitionKind::Replicated;
+    check_eq!(v.partition_kind(), kind, "{what}: partition_kind");
+    check_eq!(part.num_ranks(), p, "{what}: num_ranks");
+    check_eq!(v.local_size(), owned[me].len(), "{what}: local_size");
+    // is_contiguous: true for block, weighted and replicated, and never
+    // claimed for a layout whose parts are not consecutive ranges.
+    if matches!(kind, PartitionKind::Block | PartitionKind::Weighted | PartitionKind::Replicated) {
+        check!(part.is_contiguous(), "{what}: is_contiguous");
+    }
+    if part.is_contiguous() {
+        check!(
+            owned.iter().all(|o| o.windows(2).all(|x| x[1] == x[0] + 1)),
+            "{what}: is_contiguous but a part has gaps"
+        );
+    }
+    for r in 0..p {
+        check_eq!(part.local_size(r), owned[r].len(), "{what}: local_size({r})");
+        check_eq!(part.local_indices(r).collect::<Vec<_>>(), owned[r], "{what}: local_indices({r})");
+        let off = match owned[r].first() {
+            Some(&g) => g,
+            None if contiguous => owned[..r].iter().map(Vec::len).sum(),
+            None => n,
+        };
+        check_eq!(part.local_offset(r), off, "{what}: local_offset({r})");
+        for (l, &g) in owned[r].iter().enumerate() {
+            check_eq!(part.local_to_global(r, l), Ok(g), "{what}: local_to_global({r}, {l})");
+        }
+        check!(part.local_to_global(r, owned[r].len()).is_err(), "{what}: local_to_global({r}) past the end");
+    }
+    check_eq!(v.local_offset(), part.local_offset(me), "{what}: local_offset");
+    let mine = &owned[me];
+    for g in 0..n + 2 {
+        let holders: Vec<usize> = (0..p).filter(|&r| owned[r].contains(&g)).collect();
+        if g >= n {
+            check!(matches!(v.owner(g), Err(Error::Bounds(_))), "{what}: owner({g}) out of range");
+            check!(!v.is_local(g), "{what}: is_local({g}) out of range");
+            check_eq!(v.to_local(g), None, "{what}: to_local({g}) out of range");
+            continue;
+        }
+        check_eq!(holders.len(), if replicated { p } else { 1 }, "{what}: model holders of {g}");
+        let want = if replicated { 0 } else { holders[0] };
+        check_eq!(v.owner(g), Ok(want), "{what}: owner({g})");
+        check_eq!(v.is_local(g), holders.contains(&me), "{what}: is_local({g})");
+        check_eq!(v.to_local(g), mine.iter().position(|&x| x == g), "{what}: to_local({g})");
+        if !replicated {
+            let l = owned[want].iter().position(|&x| x == g).unwrap_or(usize::MAX);
+            check_eq!(part.global_to_local(g), Ok((want, l)), "{what}: global_to_local({g})");
+        }
+    }
+    for (l, &g) in mine.iter().enumerate() {
+        check_eq!(v.to_global(l), Ok(g), "{what}: to_global({l})");
+    }
+    check!(v.to_global(mine.len()).is_err(), "{what}: to_global past the end");
+}
+
+/// Gathers at roots 0 and size-1, and gather_all, against `global`.
+fn check_gathers<T: Ty>(what: &str, v: &Distributed1D<T>, global: &[T]) {
+    let me = v.context().rank();
+    for root in roots(v.context()) {
+        let got = v.gather(root).unwrap();
+        check_eq!(got, if me == root { Some(global.to_vec()) } else { None }, "{what}: gather({root})");
+    }
+    check_eq!(v.gather_all().unwrap(), global, "{what}: gather_all");
+}
+
+fn t_policy_layout<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for pol in POLS {
+        for n in psizes(ctx) {
+            let what = format!("{pol:?} n={n}");
+            let owned = pol.owned(n, p);
+            let mut v = DistributedVector::<T>::with_layout(ctx, n, w(5), &pol.spec(n, p)).unwrap();
+            check_1d(&what, &v, pol.kind(), &owned, pol.contiguous());
+            check!(v.local().iter().all(|&x| x == w(5)), "{what}: with_layout value");
+            write_model(v.local_mut(), &owned[me], 1);
+            check_gathers(&what, &v, &gvs::<T>(&(0..n).collect::<Vec<_>>(), 1));
+            let mut a = DistributedArray::<T>::with_layout(ctx, n, w(6), &pol.spec(n, p)).unwrap();
+            check_1d(&format!("array {what}"), &a, pol.kind(), &owned, pol.contiguous());
+            check_eq!(a.gather_all().unwrap(), vec![w::<T>(6); n], "array {what}: gather_all");
+            write_model(a.local_mut(), &owned[me], 2);
+            check_gathers(&format!("array {what}"), &a, &gvs::<T>(&(0..n).collect::<Vec<_>>(), 2));
+        }
+    }
+}
+
+fn t_policy_construct<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for pol in POLS {
+        for n in psizes(ctx) {
+            let what = format!("{pol:?} n={n}");
+            let owned = pol.owned(n, p);
+            let spec = pol.spec(n, p);
+            let global: Vec<T> = gvs(&(0..n).collect::<Vec<_>>(), 4);
+            let v = DistributedVector::from_global_with(ctx, &global, &spec).unwrap();
+            check_1d(&format!("from_global {what}"), &v, pol.kind(), &owned, pol.contiguous());
+            check_eq!(v.local(), &gvs::<T>(&owned[me], 4)[..], "from_global {what}: local");
+            check_gathers(&format!("from_global {what}"), &v, &global);
+            for root in roots(ctx) {
+                // Non-root data is ignored.
+                let data: Vec<T> = if me == root { global.clone() } else { ws(0..me + 2) };
+                let v = DistributedVector::scatter_from_with(ctx, &data, root, &spec).unwrap();
+                let what = format!("scatter_from({root}) {what}");
+                check_1d(&what, &v, pol.kind(), &owned, pol.contiguous());
+                check_eq!(v.local(), &gvs::<T>(&owned[me], 4)[..], "{what}: local");
+                check_eq!(v.gather_all().unwrap(), global, "{what}: gather_all");
+                let a = DistributedArray::scatter_from_with(ctx, &data, root, &spec).unwrap();
+                check_eq!(a.local(), &gvs::<T>(&owned[me], 4)[..], "array {what}: local");
+            }
+        }
+        // from_local_with: uneven local parts, concatenated in rank order.
+        let patterns: Vec<Vec<usize>> = vec![
+            (0..p).map(|r| (r * 5 + 3) % 7).collect(),
+            (0..p).map(|r| if r == 0 { 9 } else { 0 }).collect(),
+            (0..p).map(|r| if r == p - 1 { 11 } else { 0 }).collect(),
+            (0..p).map(|r| 3 * (p - r)).collect(),
+            vec![0; p],
+        ];
+        for lens in patterns {
+            let total: usize = lens.iter().sum();
+            let what = format!("from_local {pol:?} lens={lens:?}");
+            let owned = pol.owned(total, p);
+            let off = prefix(&lens, me);
+            let local: Vec<T> = gvs(&(off..off + lens[me]).collect::<Vec<_>>(), 5);
+            let v = DistributedVector::from_local_with(ctx, local.clone(), &pol.spec(total, p)).unwrap();
+            check_1d(&what, &v, pol.kind(), &owned, pol.contiguous());
+            check_eq!(v.local(), &gvs::<T>(&owned[me], 5)[..], "{what}: local");
+            check_eq!(v.gather_all().unwrap(), gvs::<T>(&(0..total).collect::<Vec<_>>(), 5), "{what}: gather_all");
+            let a = DistributedArray::from_local_with(ctx, local, &pol.spec(total, p)).unwrap();
+            check_eq!(a.local(), &gvs::<T>(&owned[me], 5)[..], "array {what}: local");
+        }
+    }
+}
+
+fn t_policy_resize<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for pol in POLS {
+        // The model's layout at size n: weighted policies keep their counts
+        // as proportions (`counts`); with no element left they fall back to
+        // block.
+        let layout = |counts: &Option<Vec<usize>>, n: usize| match counts {
+            Some(c) => (PartitionKind::Weighted, runs(c), true),
+            None if pol.kind() == PartitionKind::Weighted => (PartitionKind::Block, Pol::Block.owned(n, p), true),
+            None => (pol.kind(), pol.owned(n, p), pol.contiguous()),
+        };
+        // 8 elements: the fractions (eighths) are exact counts at the start.
+        let n0 = 8;
+        let mut v = DistributedVector::<T>::with_layout(ctx, n0, w(0), &pol.spec(n0, p)).unwrap();
+        let mut model: Vec<T> = vec![w(0); n0];
+        let mut counts: Option<Vec<usize>> = (pol.kind() == PartitionKind::Weighted).then(|| pol.counts(n0, p));
+        let steps = [n0 + p + 3, 2, 3, 40, 7, 7, p + 1, 0, 5, 1, 0];
+        for (k, &n) in steps.iter().enumerate() {
+            // Fresh values before each resize, so moved data is distinguishable.
+            let (_, owned, _) = layout(&counts, model.len());
+            write_model(v.local_mut(), &owned[me], k);
+            for (g, x) in model.iter_mut().enumerate() {
+                *x = gv(g, k);
+            }
+            let old = model.len();
+            let fill: T = w(100 + k);
+            if k % 3 == 2 {
+                v.resize(n).unwrap();
+                model.resize(n, T::from_f64(0.0));
+            } else {
+                v.resize_with(n, fill).unwrap();
+                model.resize(n, fill);
+            }
+            counts = match counts.take() {
+                Some(c) if c.iter().sum::<usize>() > 0 => {
+                    Some(apportion(&c.iter().map(|&x| x as u64).collect::<Vec<_>>(), n))
+                }
+                _ => None,
+            };
+            let (kind, owned, contiguous) = layout(&counts, n);
+            let what = format!("{pol:?} step {k} ({old} -> {n})");
+            check_eq!(v.global_size(), n, "{what}: global_size");
+            check_1d(&what, &v, kind, &owned, contiguous);
+            let want: Vec<T> = owned[me].iter().map(|&g| model[g]).collect();
+            check_eq!(v.local(), &want[..], "{what}: local");
+            check_eq!(v.gather_all().unwrap(), model, "{what}: gather_all");
+        }
+    }
+}
+
+fn t_policy_redistribute<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for n in psizes(ctx) {
+        let global: Vec<T> = gvs(&(0..n).collect::<Vec<_>>(), 7);
+        for from in POLS {
+            for to in POLS {
+                let what = format!("n={n} {from:?} -> {to:?}");
+                let mut v = DistributedVector::from_global_with(ctx, &global, &from.spec(n, p)).unwrap();
+                v.redistribute(&to.spec(n, p)).unwrap();
+                let owned = to.owned(n, p);
+                check_1d(&what, &v, to.kind(), &owned, to.contiguous());
+                check_eq!(v.local(), &gvs::<T>(&owned[me], 7)[..], "{what}: local");
+                check_eq!(v.gather_all().unwrap(), global, "{what}: gather_all");
+            }
+        }
+        // A chain through every policy, on an array.
+        let mut a = DistributedArray::from_global_with(ctx, &global, &PartitionSpec::Block).unwrap();
+        for to in POLS.iter().rev().chain(POLS.iter()) {
+            a.redistribute(&to.spec(n, p)).unwrap();
+            let owned = to.owned(n, p);
+            check_eq!(a.local(), &gvs::<T>(&owned[me], 7)[..], "n={n} array chain -> {to:?}: local");
+        }
+        check_gathers(&format!("n={n} array chain"), &a, &global);
+    }
+}
+
+/// `a` restricted to the indices `idx` along `axis` (in that order).
+fn select_along<T: Ty>(a: &ArrayD<T>, axis: usize, idx: &[usize]) -> ArrayD<T> {
+    let mut shape = a.shape().to_vec();
+    shape[axis] = idx.len();
+    ArrayD::from_shape_fn(IxDyn(&shape), |i| {
+        let mut j = i.slice().to_vec();
+        j[axis] = idx[j[axis]];
+        a[IxDyn(&j)]
+    })
+}
+
+/// A tensor's layout queries and local block against the model.
+fn check_tensor<T: Ty>(what: &str, t: &DistributedTensor<T>, pol: Pol, axis: usize, expected: &ArrayD<T>) {
+    let ctx = t.context();
+    let (me, p) = (ctx.rank(), ctx.size());
+    let shape = expected.shape();
+    let n = shape[axis];
+    let owned = pol.owned(n, p);
+    check_eq!(t.shape(), shape, "{what}: shape");
+    check_eq!(t.split_axis(), axis, "{what}: split_axis");
+    check_eq!(t.partition().kind(), pol.kind(), "{what}: partition kind");
+    let mut ls = shape.to_vec();
+    ls[axis] = owned[me].len();
+    check_eq!(t.local_shape(), ls, "{what}: local_shape");
+    check_eq!(t.local_size(), ls.iter().product::<usize>(), "{what}: local_size");
+    for (r, o) in owned.iter().enumerate() {
+        check_eq!(t.partition().local_indices(r).collect::<Vec<_>>(), *o, "{what}: local_indices({r})");
+    }
+    if let Some(&first) = owned[me].first() {
+        check_eq!(t.local_offset(), first, "{what}: local_offset");
+    }
+    for i in 0..n + 1 {
+        let holders: Vec<usize> = (0..p).filter(|&r| owned[r].contains(&i)).collect();
+        match holders.first() {
+            Some(&o) => {
+                let want = if pol == Pol::Replicated { 0 } else { o };
+                check_eq!(t.owner(i), Ok(want), "{what}: owner({i})");
+            }
+            None => check!(matches!(t.owner(i), Err(Error::Bounds(_))), "{what}: owner({i}) out of range"),
+        }
+        check_eq!(t.is_local(i), holders.contains(&me), "{what}: is_local({i})");
+    }
+    let want: Vec<T> = select_along(expected, axis, &owned[me]).iter().copied().collect();
+    check_eq!(t.local(), &want[..], "{what}: local block");
+}
+
+/// Sets a tensor's local block to the model's slices of `expected` (no
+/// panic on a length mismatch).
+fn write_tensor_model<T: Ty>(t: &mut DistributedTensor<T>, pol: Pol, expected: &ArrayD<T>) {
+    let (me, p) = (t.context().rank(), t.context().size());
+    let axis = t.split_axis();
+    let owned = pol.owned(expected.shape()[axis], p);
+    let src = select_along(expected, axis, &owned[me]);
+    for (x, y) in t.local_mut().iter_mut().zip(src.iter()) {
+        *x = *y;
+    }
+}
+
+fn policy_tensor_shapes(ctx: &Context) -> Vec<Vec<usize>> {
+    let p = ctx.size();
+    vec![vec![5, 4, 3], vec![7, 2], vec![2, 0, 3], vec![p + 1, 2]]
+}
+
+fn t_policy_tensor<T: Ty>(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    for shape in policy_tensor_shapes(ctx) {
+        let expected = expected_tensor::<T>(&shape);
+        for axis in 0..shape.len() {
+            for pol in POLS {
+                let n = shape[axis];
+                let spec = pol.spec(n, p);
+                let what = format!("{shape:?} axis {axis} {pol:?}");
+                let mut t = DistributedTensor::<T>::with_layout(ctx, &shape, w(3), axis, &spec).unwrap();
+                check!(t.local().iter().all(|&x| x == w(3)), "{what}: with_layout value");
+                write_tensor_model(&mut t, pol, &expected);
+                check_tensor(&what, &t, pol, axis, &expected);
+                check_eq!(t.local_view().shape(), &t.local_shape()[..], "{what}: local_view shape");
+                for root in roots(ctx) {
+                    let got = t.gather(root).unwrap();
+                    check_eq!(got, if me == root { Some(expected.clone()) } else { None }, "{what}: gather({root})");
+                }
+                check_eq!(t.gather_all().unwrap(), expected, "{what}: gather_all");
+                for root in roots(ctx) {
+                    let data = if me == root { Some(expected.view()) } else { None };
+                    let t = DistributedTensor::scatter_from_with(ctx, data, root, axis, &spec).unwrap();
+                    check_tensor(&format!("scatter_from({root}) {what}"), &t, pol, axis, &expected);
+                }
+            }
+        }
+    }
+}
+
+fn t_policy_tensor_redistribute<T: Ty>(ctx: &Context) {
+    let p = ctx.size();
+    for shape in [vec![5, 4, 3], vec![7, 2]] {
+        let expected = expected_tensor::<T>(&shape);
+        for from_axis in 0..shape.len() {
+            for from in POLS {
+                for to_axis in 0..shape.len() {
+                    for to in POLS {
+                        let what = format!("{shape:?} {from:?}@{from_axis} -> {to:?}@{to_axis}");
+                        let spec = from.spec(shape[from_axis], p);
+                        let mut t = DistributedTensor::<T>::with_layout(ctx, &shape, w(0), from_axis, &spec).unwrap();
+                        write_tensor_model(&mut t, from, &expected);
+                        t.redistribute(to_axis, &to.spec(shape[to_axis], p)).unwrap();
+                        check_tensor(&what, &t, to, to_axis, &expected);
+                        check_eq!(t.gather_all().unwrap(), expected, "{what}: gather_all");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn t_policy_halo(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let shape = [9usize, 2];
+    let expected = expected_tensor::<f64>(&shape);
+    for pol in [Pol::Block, Pol::Counts, Pol::CountsLast, Pol::Fractions] {
+        let owned = pol.owned(9, p);
+        let mut t = DistributedTensor::<f64>::with_layout(ctx, &shape, 0.0, 0, &pol.spec(9, p)).unwrap();
+        write_tensor_model(&mut t, pol, &expected);
+        let mine = owned[me].first().map_or(0..0, |&a| a..a + owned[me].len());
+        for width in [0usize, 1, 2, 4] {
+            let (lo, hi) = if mine.is_empty() {
+                (0..0, 0..0)
+            } else {
+                (mine.start.saturating_sub(width)..mine.start, mine.end..(mine.end + width).min(9))
+            };
+            let h = t.halo_exchange(width).unwrap();
+            check_eq!(h.lower, rows(&expected, lo.clone()), "{pol:?} w={width}: lower halo (rows {lo:?})");
+            check_eq!(h.upper, rows(&expected, hi.clone()), "{pol:?} w={width}: upper halo (rows {hi:?})");
+        }
+    }
+    // Not a contiguous axis-0 split: refused on every rank.
+    let mut refused = vec![(Pol::Replicated, 0), (Pol::Block, 1)];
+    if p > 1 {
+        refused.push((Pol::Cyclic, 0));
+    }
+    for (pol, axis) in refused {
+        let t = DistributedTensor::<f64>::with_layout(ctx, &shape, 0.0, axis, &pol.spec(shape[axis], p)).unwrap();
+        check_err!(t.halo_exchange(1), Error::NotSupported(_), "halo_exchange on {pol:?} along axis {axis}");
+    }
+}
+
+/// Invalid partition arguments that every rank passes alike: the same
+/// error everywhere, and nothing changes.
+fn t_err_partition_args(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let bc0 = PartitionSpec::BlockCyclic(0);
+    let short = PartitionSpec::Weighted(Weights::Counts(vec![1; p])); // sums to p, not 10
+    let long = PartitionSpec::Weighted(Weights::Counts(vec![10; p + 1])); // one entry too many
+    let half = PartitionSpec::Weighted(Weights::Fractions(vec![0.5 / p as f64; p])); // sums to 0.5
+    let neg = PartitionSpec::Weighted(Weights::Fractions(
+        (0..p).map(|r| if r == 0 { 2.0 } else { -1.0 / (p - 1) as f64 }).collect(),
+    ));
+    let global: Vec<f64> = (0..10).map(|g| g as f64).collect();
+    let mut bad = vec![
+        ("block_size 0", bc0),
+        ("counts summing to p", short),
+        ("p+1 counts", long),
+        ("fractions summing to 0.5", half),
+    ];
+    if p > 1 {
+        bad.push(("negative fraction", neg));
+    }
+    for (what, spec) in &bad {
+        check_err_same!(
+            ctx,
+            DistributedVector::<f64>::with_layout(ctx, 10, 0.0, spec),
+            Error::InvalidArgument(_),
+            "with_layout {what}"
+        );
+        check_err_same!(
+            ctx,
+            DistributedArray::<f64>::with_layout(ctx, 10, 0.0, spec),
+            Error::InvalidArgument(_),
+            "array with_layout {what}"
+        );
+        check_err_same!(
+            ctx,
+            DistributedVector::from_global_with(ctx, &global, spec),
+            Error::InvalidArgument(_),
+            "from_global_with {what}"
+        );
+        let local = if me == 0 { global.clone() } else { Vec::new() };
+        check_err_same!(
+            ctx,
+            DistributedVector::from_local_with(ctx, local, spec),
+            Error::InvalidArgument(_),
+            "from_local_with {what}"
+        );
+        for root in roots(ctx) {
+            check_err_same!(
+                ctx,
+                DistributedVector::scatter_from_with(ctx, &global, root, spec),
+                Error::InvalidArgument(_),
+                "scatter_from_with({root}) {what}"
+            );
+        }
+        let mut v = DistributedVector::from_global_with(ctx, &global, &PartitionSpec::Cyclic).unwrap();
+        check_err_same!(ctx, v.redistribute(spec), Error::InvalidArgument(_), "redistribute {what}");
+        check_eq!(v.partition_kind(), PartitionKind::Cyclic, "a failed redistribute leaves the layout");
+        check_eq!(v.gather_all().unwrap(), global, "a failed redistribute leaves the data");
+        check_err_same!(
+            ctx,
+            DistributedTensor::<f64>::with_layout(ctx, &[10, 2], 0.0, 0, spec),
+            Error::InvalidArgument(_),
+            "tensor with_layout {what}"
+        );
+        let a = ArrayD::from_shape_fn(IxDyn(&[3, 10]), |i| (i[0] * 10 + i[1]) as f64);
+        check_err_same!(
+            ctx,
+            DistributedTensor::scatter_from_with(ctx, (me == 0).then(|| a.view()), 0, 1, spec),
+            Error::InvalidArgument(_),
+            "tensor scatter_from_with {what}"
+        );
+        let mut t = DistributedTensor::<f64>::with_layout(ctx, &[3, 10], 1.0, 0, &PartitionSpec::Block).unwrap();
+        check_err_same!(ctx, t.redistribute(1, spec), Error::InvalidArgument(_), "tensor redistribute {what}");
+        check_eq!(t.split_axis(), 0, "a failed tensor redistribute leaves the axis");
+    }
+    // HASH is for maps: no spec for index containers.
+    check_err!(PartitionSpec::from_kind(PartitionKind::Hash, None, None), Error::InvalidArgument(_), "from_kind(HASH)");
+    check_err!(
+        PartitionSpec::from_kind(PartitionKind::BlockCyclic, Some(0), None),
+        Error::InvalidArgument(_),
+        "from_kind block_size 0"
+    );
+    check_err!(
+        PartitionSpec::from_kind(PartitionKind::Cyclic, Some(2), None),
+        Error::InvalidArgument(_),
+        "from_kind cyclic with block_size"
+    );
+    // axis >= ndim.
+    let a = ArrayD::<f64>::zeros(IxDyn(&[4, 3]));
+    for axis in [2usize, 7] {
+        check_err_same!(
+            ctx,
+            DistributedTensor::<f64>::with_layout(ctx, &[4, 3], 0.0, axis, &PartitionSpec::Block),
+            Error::InvalidArgument(_),
+            "with_layout axis {axis}"
+        );
+        check_err_same!(
+            ctx,
+            DistributedTensor::scatter_from_with(
+                ctx,
+                (me == p - 1).then(|| a.view()),
+                p - 1,
+                axis,
+                &PartitionSpec::Cyclic
+            ),
+            Error::InvalidArgument(_),
+            "scatter_from_with axis {axis}"
+        );
+        let mut t = DistributedTensor::<f64>::with_layout(ctx, &[4, 3], 2.0, 1, &PartitionSpec::Cyclic).unwrap();
+        check_err_same!(
+            ctx,
+            t.redistribute(axis, &PartitionSpec::Block),
+            Error::InvalidArgument(_),
+            "redistribute axis {axis}"
+        );
+        check_eq!(t.split_axis(), 1, "a failed redistribute leaves the axis");
+        check_eq!(
+            t.gather_all().unwrap(),
+            ArrayD::from_elem(IxDyn(&[4, 3]), 2.0),
+            "a failed redistribute leaves the data"
+        );
+    }
+    check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
+}
+
+/// Ranks that pass different specs (or one rank an invalid one): the same
+/// kind of error on every rank, never a hang.
+fn t_err_partition_mismatch(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    if p == 1 {
+        return;
+    }
+    let n = 12;
+    let counts_a: Vec<usize> = block_sizes(n, p);
+    let mut counts_b = counts_a.clone();
+    counts_b[0] += counts_b[p - 1];
+    counts_b[p - 1] = 0;
+    let pick = |a: PartitionSpec, b: PartitionSpec| if me == p - 1 { b } else { a };
+    let cases: Vec<(&str, PartitionSpec)> = vec![
+        ("kinds", pick(PartitionSpec::Block, PartitionSpec::Cyclic)),
+        ("block sizes", pick(PartitionSpec::BlockCyclic(2), PartitionSpec::BlockCyclic(3))),
+        (
+            "weight counts",
+            pick(
+                PartitionSpec::Weighted(Weights::Counts(counts_a.clone())),
+                PartitionSpec::Weighted(Weights::Counts(counts_b.clone())),
+            ),
+        ),
+        (
+            "counts vs fractions",
+            pick(
+                PartitionSpec::Weighted(Weights::Counts(counts_a.clone())),
+                PartitionSpec::Weighted(Weights::Fractions(vec![1.0 / p as f64; p])),
+            ),
+        ),
+        ("replicated vs block", pick(PartitionSpec::Replicated, PartitionSpec::Block)),
+    ];
+    let global: Vec<i32> = (0..n as i32).collect();
+    let arr = ArrayD::from_shape_fn(IxDyn(&[n, 2]), |i| (i[0] * 2 + i[1]) as i32);
+    for (what, spec) in &cases {
+        check_err_same!(
+            ctx,
+            DistributedVector::<i32>::with_layout(ctx, n, 0, spec),
+            Error::Mismatch(_),
+            "with_layout {what}"
+        );
+        check_err_same!(
+            ctx,
+            DistributedVector::from_global_with(ctx, &global, spec),
+            Error::Mismatch(_),
+            "from_global_with {what}"
+        );
+        let local: Vec<i32> = global[block_range(n, p, me)].to_vec();
+        check_err_same!(
+            ctx,
+            DistributedVector::from_local_with(ctx, local, spec),
+            Error::Mismatch(_),
+            "from_local_with {what}"
+        );
+        check_err_same!(
+            ctx,
+            DistributedVector::scatter_from_with(ctx, &global, 0, spec),
+            Error::Mismatch(_),
+            "scatter_from_with {what}"
+        );
+        let mut v = DistributedVector::from_global(ctx, &global).unwrap();
+        check_err_same!(ctx, v.redistribute(spec), Error::Mismatch(_), "redistribute {what}");
+        check_eq!(v.partition_kind(), PartitionKind::Block, "a failed redistribute leaves the layout");
+        check_eq!(v.gather_all().unwrap(), global, "a failed redistribute leaves the data");
+        check_err_same!(
+            ctx,
+            DistributedTensor::<i32>::with_layout(ctx, &[n, 2], 0, 0, spec),
+            Error::Mismatch(_),
+            "tensor with_layout {what}"
+        );
+        check_err_same!(
+            ctx,
+            DistributedTensor::scatter_from_with(ctx, (me == 0).then(|| arr.view()), 0, 0, spec),
+            Error::Mismatch(_),
+            "tensor scatter_from_with {what}"
+        );
+        let mut t = DistributedTensor::<i32>::with_layout(ctx, &[n, 2], 1, 1, &PartitionSpec::Block).unwrap();
+        check_err_same!(ctx, t.redistribute(0, spec), Error::Mismatch(_), "tensor redistribute {what}");
+        check_eq!(
+            (t.split_axis(), t.partition().kind()),
+            (1, PartitionKind::Block),
+            "a failed tensor redistribute leaves the layout"
+        );
+    }
+    // Different axes.
+    let axis = me % 2;
+    check_err_same!(
+        ctx,
+        DistributedTensor::<i32>::with_layout(ctx, &[n, 2], 0, axis, &PartitionSpec::Block),
+        Error::Mismatch(_),
+        "tensor with_layout axes"
+    );
+    check_err_same!(
+        ctx,
+        DistributedTensor::scatter_from_with(ctx, (me == 0).then(|| arr.view()), 0, axis, &PartitionSpec::Block),
+        Error::Mismatch(_),
+        "tensor scatter_from_with axes"
+    );
+    let mut t = DistributedTensor::<i32>::with_layout(ctx, &[n, 2], 1, 0, &PartitionSpec::Cyclic).unwrap();
+    check_err_same!(ctx, t.redistribute(axis, &PartitionSpec::Block), Error::Mismatch(_), "tensor redistribute axes");
+    // An invalid spec on the last rank only: every rank gets InvalidArgument.
+    let bad = pick(PartitionSpec::BlockCyclic(2), PartitionSpec::BlockCyclic(0));
+    check_err_same!(
+        ctx,
+        DistributedVector::<i32>::with_layout(ctx, n, 0, &bad),
+        Error::InvalidArgument(_),
+        "with_layout invalid on one rank"
+    );
+    check_err_same!(
+        ctx,
+        DistributedVector::from_global_with(ctx, &global, &bad),
+        Error::InvalidArgument(_) | Error::Mismatch(_),
+        "from_global_with invalid on one rank"
+    );
+    let local: Vec<i32> = global[block_range(n, p, me)].to_vec();
+    check_err_same!(
+        ctx,
+        DistributedVector::from_local_with(ctx, local, &bad),
+        Error::InvalidArgument(_) | Error::Mismatch(_),
+        "from_local_with invalid on one rank"
+    );
+    check_err_same!(
+        ctx,
+        DistributedVector::scatter_from_with(ctx, &global, 0, &bad),
+        Error::InvalidArgument(_),
+        "scatter_from_with invalid on one rank"
+    );
+    let mut v = DistributedVector::from_global(ctx, &global).unwrap();
+    check_err_same!(ctx, v.redistribute(&bad), Error::InvalidArgument(_), "redistribute invalid on one rank");
+    check_err_same!(
+        ctx,
+        DistributedTensor::<i32>::with_layout(ctx, &[n, 2], 0, 0, &bad),
+        Error::InvalidArgument(_),
+        "tensor with_layout invalid on one rank"
+    );
+    check_err_same!(
+        ctx,
+        DistributedTensor::scatter_from_with(ctx, (me == 0).then(|| arr.view()), 0, 0, &bad),
+        Error::InvalidArgument(_),
+        "tensor scatter_from_with invalid on one rank"
+    );
+    check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
 }

@@ -376,6 +376,62 @@ macro_rules! one_d_class {
                 Ok(Self::wrap(ctx, inner))
             }
 
+            /// Reads the 1-d ``.npy`` file at ``path`` (``str`` or
+            /// ``os.PathLike``; any file ``numpy.save`` writes for the ten
+            /// dtl dtypes, either byte order) into a new container laid out
+            /// by ``partition``; the dtype comes from the file. Rank 0
+            /// validates the header and broadcasts it (``MPI_Bcast``), every
+            /// rank reads its block in one ``MPI_File_read_at_all``, then
+            /// one ``MPI_Alltoallv`` moves the elements unless ``partition``
+            /// is ``PARTITION_BLOCK``. Collective: every rank passes the same
+            /// arguments. Raises ``InvalidArgumentError`` on every rank,
+            /// with the same message naming the file, if it is missing, not
+            /// a ``.npy`` file, truncated, of an unsupported dtype (complex,
+            /// bool, strings, objects, …) or not 1-d;
+            /// ``CommunicationError`` for other I/O failures. With
+            /// ``dtype`` given, a file of another dtype is an
+            /// ``InvalidArgumentError`` too (no conversion).
+            #[classmethod]
+            #[pyo3(signature = (ctx, path, partition=0, block_size=None, weights=None, dtype=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn load(
+                _cls: &Bound<'_, PyType>,
+                py: Python<'_>,
+                ctx: Py<PyContext>,
+                path: &Bound<'_, PyAny>,
+                partition: i64,
+                block_size: Option<i64>,
+                weights: Option<&Bound<'_, PyAny>>,
+                dtype: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<Self> {
+                let c = ctx.get().ctx.clone();
+                let spec = spec_arg(partition, 0, block_size, weights)?;
+                let path = crate::io::path_arg(path)?;
+                let d = match dtype.filter(|d| !d.is_none()) {
+                    Some(d) => dtype::parse(py, Some(d))?,
+                    None => crate::io::header(py, &c, &path)?.dtype,
+                };
+                let inner = make_any!($any, d, T => py.detach(|| $core::<T>::load(&c, &path, &spec)).py()?);
+                Ok(Self::wrap(ctx, inner))
+            }
+
+            /// Writes the container to ``path`` (``str`` or
+            /// ``os.PathLike``) as a 1-d ``.npy`` file that ``numpy.load``
+            /// reads (the bytes ``numpy.save`` writes for the gathered
+            /// array). Rank 0 writes the header, every rank its elements in
+            /// one ``MPI_File_write_at_all``; cyclic and block-cyclic
+            /// layouts are first copied to blocks (one ``MPI_Alltoallv``),
+            /// a replicated container is written by rank 0. The file is
+            /// written under a temporary name and renamed over ``path`` once
+            /// complete, so a failed save leaves ``path`` untouched.
+            /// Collective: every rank passes the same path. Raises
+            /// ``InvalidArgumentError`` (e.g. the directory does not exist)
+            /// or ``CommunicationError`` (other I/O failures) on every rank.
+            fn save(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
+                let path = crate::io::path_arg(path)?;
+                each!(&self.inner, $any, v => py.detach(|| v.save(&path)).py())
+            }
+
             /// The :class:`Context` the container lives on.
             #[getter]
             fn context(&self, py: Python<'_>) -> Py<PyContext> {
@@ -526,6 +582,31 @@ macro_rules! one_d_class {
                 let me = each!(&self.inner, $any, v => v.context().rank());
                 let idx: Vec<i64> = each!(&self.inner, $any, v => v.partition().local_indices(me).map(|g| g as i64).collect());
                 vec_to_numpy(py, idx.clone(), &[idx.len()])
+            }
+            /// The values at the global indices ``idx`` (an integer array of
+            /// any shape; duplicates allowed), as an array of ``idx``'s
+            /// shape. Every rank passes its own indices. Collective (one
+            /// ``MPI_Alltoallv`` of requests, one of replies; a replicated
+            /// container answers from this rank's copy). Raises
+            /// ``BoundsError`` on every rank if any rank passes an index
+            /// outside ``0..global_size``.
+            fn gather_indices<'py>(&self, py: Python<'py>, idx: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+                each!(&self.inner, $any, v => crate::access::gather_indices(py, &**v, idx))
+            }
+            /// Writes ``values`` (one per index, or a scalar) at the global
+            /// indices ``idx`` on their owners (on every rank if replicated).
+            /// Duplicates: the last writer in (rank, position) order wins.
+            /// Collective. Raises ``BoundsError`` / ``InvalidArgumentError``
+            /// on every rank, writing nothing, if any rank's arguments are bad.
+            fn scatter_indices(&mut self, py: Python<'_>, idx: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::access::scatter_indices(py, &mut **v, idx, values))
+            }
+            /// ``(lo, hi)``: the local indices of this rank's elements whose
+            /// global indices lie in ``start..stop`` (a contiguous range for
+            /// every partition). Pure. Raises ``BoundsError`` unless
+            /// ``0 <= start <= stop <= global_size``.
+            fn local_range(&self, start: i64, stop: i64) -> PyResult<(usize, usize)> {
+                each!(&self.inner, $any, v => crate::access::local_range(v.partition(), v.context().rank(), start, stop))
             }
             fn __len__(&self) -> usize {
                 self.global_size()
@@ -734,6 +815,63 @@ impl PyDistributedTensor {
         Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
     }
 
+    /// Reads the ``.npy`` file at ``path`` (``str`` or ``os.PathLike``;
+    /// 1 to 8 dimensions, C or Fortran order, either byte order) into a new
+    /// tensor split along ``axis`` (negative counts from the end) by
+    /// ``partition``; dtype and shape come from the file. Rank 0 validates
+    /// the header and broadcasts it, every rank reads a block of rows in one
+    /// ``MPI_File_read_at_all`` (rows of the last axis for Fortran-order
+    /// files, transposed locally), then one ``MPI_Alltoallv`` moves them to
+    /// ``axis`` and ``partition`` unless they are already there. Collective.
+    /// Raises ``InvalidArgumentError`` on every rank, with the same message
+    /// naming the file, if it is missing, not a ``.npy`` file, truncated, of
+    /// an unsupported dtype, 0-d, or ``axis`` is out of range;
+    /// ``CommunicationError`` for other I/O failures. With ``dtype``
+    /// given, a file of another dtype is an ``InvalidArgumentError`` too.
+    #[classmethod]
+    #[pyo3(signature = (ctx, path, partition=0, axis=0, block_size=None, weights=None, dtype=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn load(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        ctx: Py<PyContext>,
+        path: &Bound<'_, PyAny>,
+        partition: i64,
+        axis: i64,
+        block_size: Option<i64>,
+        weights: Option<&Bound<'_, PyAny>>,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let c = ctx.get().ctx.clone();
+        let spec = spec_arg(partition, 0, block_size, weights)?;
+        let path = crate::io::path_arg(path)?;
+        let want = match dtype.filter(|d| !d.is_none()) {
+            Some(d) => Some(dtype::parse(py, Some(d))?),
+            None => None,
+        };
+        let h = crate::io::header(py, &c, &path)?;
+        let axis = crate::io::file_axis(axis, h.shape.len(), &path)?;
+        let inner = make_any!(AnyTensor, want.unwrap_or(h.dtype), T => {
+            py.detach(|| DistributedTensor::<T>::load(&c, &path, axis, &spec)).py()?
+        });
+        Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
+    }
+
+    /// Writes the tensor to ``path`` (``str`` or ``os.PathLike``) as an
+    /// N-d C-order ``.npy`` file that ``numpy.load`` reads (the bytes
+    /// ``numpy.save`` writes for the gathered array). A tensor split along
+    /// axis 0 by a block or weighted partition is written in place (one
+    /// ``MPI_File_write_at_all``); other partitions and axes are first
+    /// copied to blocks of axis 0 (one ``MPI_Alltoallv``, about the local
+    /// block in extra memory). Written under a temporary name and renamed
+    /// once complete, so a failed save leaves ``path`` untouched.
+    /// Collective. Raises ``InvalidArgumentError`` or ``CommunicationError``
+    /// on every rank.
+    fn save(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
+        let path = crate::io::path_arg(path)?;
+        each!(&self.inner, AnyTensor, v => py.detach(|| v.save(&path)).py())
+    }
+
     /// The :class:`Context` the tensor lives on.
     #[getter]
     fn context(&self, py: Python<'_>) -> Py<PyContext> {
@@ -821,6 +959,13 @@ impl PyDistributedTensor {
     /// ``True`` if this rank owns row ``row``.
     fn is_local(&self, row: i64) -> bool {
         usize::try_from(row).map(|r| each!(&self.inner, AnyTensor, v => v.is_local(r))).unwrap_or(false)
+    }
+    /// ``(lo, hi)``: the local indices along the split axis of this rank's
+    /// slices whose global indices lie in ``start..stop`` (contiguous for
+    /// every partition). Pure. Raises ``BoundsError`` unless
+    /// ``0 <= start <= stop <= shape[axis]``.
+    fn local_range(&self, start: i64, stop: i64) -> PyResult<(usize, usize)> {
+        each!(&self.inner, AnyTensor, v => crate::access::local_range(v.partition(), v.context().rank(), start, stop))
     }
     /// This rank's block as a NumPy array of ``local_shape`` sharing the
     /// tensor's memory (zero-copy). Not collective.

@@ -7,11 +7,14 @@
 
 use pyo3::prelude::*;
 
+mod access;
 mod collectives;
 mod containers;
 mod context;
 mod dtype;
 mod errors;
+mod io;
+mod map;
 
 /// `True`: dtl is built on MPI.
 #[pyfunction]
@@ -68,6 +71,7 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<containers::PyDistributedArray>()?;
     m.add_class::<containers::PyDistributedTensor>()?;
     m.add_class::<containers::LocalViewOwner>()?;
+    m.add_class::<map::PyDistributedMap>()?;
     m.add_function(wrap_pyfunction!(collectives::_allreduce, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_reduce, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_broadcast, m)?)?;

@@ -16,7 +16,7 @@ use crate::element::Element;
 /// # Ok::<(), dtl_core::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct DistributedArray<T: Element>(Distributed1D<T>);
+pub struct DistributedArray<T: Element>(pub(crate) Distributed1D<T>);
 
 one_d_constructors!(DistributedArray);
 deref_to_1d!(DistributedArray);

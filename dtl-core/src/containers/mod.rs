@@ -4,6 +4,10 @@
 //! * [`DistributedArray`] — 1-D, fixed size.
 //! * [`DistributedTensor`] — N-d, rows (axis 0) split over the ranks, the
 //!   local block an `ndarray` view; halo exchange for stencils.
+//! * [`DistributedSpan`] / [`DistributedSpanMut`] — non-owning views of a
+//!   global index range of any of them (pure).
+//! * [`DistributedMap`] — key → value, hash-partitioned by key; buffered
+//!   writes (local, queued for remote owners), collective `flush` and reads.
 //!
 //! Each rank owns a contiguous local part, given by the container's
 //! [`crate::partition::Block`] partition; `local()` and `local_mut()`
@@ -112,12 +116,18 @@ macro_rules! deref_to_1d {
     };
 }
 
+mod access;
 mod array;
+mod map;
 pub(crate) mod redistribute;
+mod span;
 mod tensor;
 mod vector;
 
+pub use access::GlobalIndex;
 pub use array::DistributedArray;
+pub use map::DistributedMap;
+pub use span::{DistributedSpan, DistributedSpanMut};
 pub use tensor::{DistributedTensor, Halo};
 pub use vector::{Distributed1D, DistributedVector};
 

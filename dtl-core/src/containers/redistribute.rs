@@ -198,7 +198,95 @@ pub(crate) fn redistribute_1d<T: Element>(
     if old == new {
         return Ok(data);
     }
-    let os = [old.global_size()];
-    let ns = [new.global_size()];
-    redistribute(ctx, data, &Move { old_shape: &os, old_axis: 0, old, new_shape: &ns, new_axis: 0, new }, fill)
+    if ctx.size() == 1 && !old.is_replicated() && !new.is_replicated() {
+        // One rank holds everything in global order under every layout.
+        let mut data = data;
+        data.resize(new.global_size(), fill);
+        return Ok(data);
+    }
+    if old.is_replicated() || new.is_replicated() {
+        let os = [old.global_size()];
+        let ns = [new.global_size()];
+        let mv = Move { old_shape: &os, old_axis: 0, old, new_shape: &ns, new_axis: 0, new };
+        return redistribute(ctx, data, &mv, fill);
+    }
+    // Dispatch once on the pair of concrete layouts, so that the per-element
+    // index arithmetic below is monomorphised and inlined.
+    macro_rules! concrete {
+        ($l:expr, $p:ident => $e:expr) => {
+            match $l {
+                Layout::Block($p) => $e,
+                Layout::Cyclic($p) => $e,
+                Layout::BlockCyclic($p) => $e,
+                Layout::Weighted($p) => $e,
+                Layout::Replicated($p) => $e,
+            }
+        };
+    }
+    concrete!(old, o => concrete!(new, n => move_1d(ctx, data, o, n, fill)))
+}
+
+/// The 1-D, non-replicated case of [`redistribute`], generic over the two
+/// concrete partitions. Collective.
+fn move_1d<T: Element, P: Partition, Q: Partition>(
+    ctx: &Context,
+    data: Vec<T>,
+    old: &P,
+    new: &Q,
+    fill: T,
+) -> Result<Vec<T>> {
+    let me = ctx.rank();
+    let size = ctx.size();
+    let (n_old, n_new) = (old.global_size(), new.global_size());
+    // Sender: destination of each local element (dropped beyond n_new).
+    let mut counts = vec![0usize; size];
+    let mut dests: Vec<u32> = Vec::with_capacity(data.len());
+    for l in 0..data.len() {
+        let g = old.local_to_global(me, l)?;
+        let d = if g < n_new { new.owner(g)? as u32 } else { u32::MAX };
+        if d != u32::MAX {
+            counts[d as usize] += 1;
+        }
+        dests.push(d);
+    }
+    let mut offs = vec![0usize; size];
+    for r in 1..size {
+        offs[r] = offs[r - 1] + counts[r - 1];
+    }
+    let total: usize = counts.iter().sum();
+    let mut send = Vec::with_capacity(total.max(1));
+    send.resize(total, T::default());
+    for (x, &d) in data.iter().zip(&dests) {
+        if d != u32::MAX {
+            send[offs[d as usize]] = *x;
+            offs[d as usize] += 1;
+        }
+    }
+    drop(dests);
+    drop(data);
+    let (recv, recv_counts) = ctx.alltoallv(&send, &counts)?;
+    drop(send);
+    // Receiver: element l of the new part comes from the old owner of its
+    // global index, in ascending order from each source.
+    let mut cursor = vec![0usize; size];
+    for r in 1..size {
+        cursor[r] = cursor[r - 1] + recv_counts[r - 1];
+    }
+    let n_local = new.local_size(me);
+    let mut out = Vec::with_capacity(n_local.max(1));
+    for l in 0..n_local {
+        let g = new.local_to_global(me, l)?;
+        if g >= n_old {
+            out.push(fill);
+            continue;
+        }
+        let s = old.owner(g)?;
+        let c = cursor[s];
+        let x = *recv
+            .get(c)
+            .ok_or_else(|| Error::Internal("redistribute: received fewer elements than expected".into()))?;
+        out.push(x);
+        cursor[s] = c + 1;
+    }
+    Ok(out)
 }

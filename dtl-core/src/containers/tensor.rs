@@ -178,9 +178,10 @@ impl<T: Element> DistributedTensor<T> {
         }
         let shape: Vec<usize> = hdr[1..].iter().map(|&d| d as usize).collect();
         let layout = layout_for(ctx, &shape, axis, spec);
+        let sig = spec.signature();
         ctx.agree_or_reject(
             "scatter_from",
-            &[("axis", axis as i64), ("partition", spec.signature()[0])],
+            &[("axis", axis as i64), ("partition", sig[0]), ("partition parameter", sig[1]), ("weights", sig[2])],
             layout.as_ref().err().cloned(),
         )?;
         let part = layout?;
@@ -337,6 +338,13 @@ impl<T: Element> DistributedTensor<T> {
         self.part = new;
         self.axis = axis;
         Ok(())
+    }
+
+    /// Assembles a tensor from parts the caller has made consistent
+    /// (`data` is this rank's C-order block of `shape` split along `axis`
+    /// by `part`). Not collective; used by the `.npy` loader.
+    pub(crate) fn from_parts(ctx: &Context, shape: Vec<usize>, axis: usize, part: Layout, data: Vec<T>) -> Self {
+        DistributedTensor { ctx: ctx.clone(), shape, axis, part, data }
     }
 
     fn to_array(&self, v: Vec<T>) -> Result<ArrayD<T>> {

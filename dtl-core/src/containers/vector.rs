@@ -53,7 +53,11 @@ impl<T: Element> Distributed1D<T> {
     /// then laid out by `spec` (`MPI_Allgather` of the counts, then one
     /// `MPI_Alltoallv` unless the parts already match). Collective.
     pub(crate) fn from_local_parts(ctx: &Context, local: Vec<T>, spec: &PartitionSpec) -> Result<Self> {
-        ctx.agree("from_local", &[("dtype", T::DTYPE as i64), ("partition", spec.signature()[0])])?;
+        let sig = spec.signature();
+        ctx.agree(
+            "from_local",
+            &[("dtype", T::DTYPE as i64), ("partition", sig[0]), ("partition parameter", sig[1]), ("weights", sig[2])],
+        )?;
         let counts: Vec<usize> = ctx.allgather(&[local.len() as u64])?.into_iter().map(|c| c as usize).collect();
         let total = counts.iter().sum();
         let old = Layout::Weighted(Weighted::new(total, ctx.size(), &Weights::Counts(counts))?);
@@ -74,6 +78,7 @@ impl<T: Element> Distributed1D<T> {
                 ("dtype", T::DTYPE as i64),
                 ("partition", sig[0]),
                 ("partition parameter", sig[1]),
+                ("weights", sig[2]),
             ],
         )?;
         let part = spec.layout(global.len(), ctx.size())?;
@@ -85,8 +90,15 @@ impl<T: Element> Distributed1D<T> {
     /// then one `MPI_Alltoallv`); other ranks' `data` is ignored. Collective.
     pub(crate) fn scatter_root(ctx: &Context, data: &[T], root: usize, spec: &PartitionSpec) -> Result<Self> {
         let n = ctx.broadcast_vec(&[data.len() as u64], root)?[0] as usize;
+        let layout = spec.layout(n, ctx.size());
+        let sig = spec.signature();
+        ctx.agree_or_reject(
+            "scatter_from",
+            &[("partition", sig[0]), ("partition parameter", sig[1]), ("weights", sig[2])],
+            layout.as_ref().err().cloned(),
+        )?;
+        let part = layout?;
         let old = all_on(root, n, ctx.size())?;
-        let part = spec.layout(n, ctx.size())?;
         let mine = if ctx.rank() == root { data.to_vec() } else { Vec::new() };
         let local = redistribute_1d(ctx, mine, &old, &part, T::ZERO)?;
         Ok(Distributed1D { ctx: ctx.clone(), part, data: local })
@@ -120,7 +132,7 @@ impl<T: Element> Distributed1D<T> {
     /// The rank that owns global index `i`. Not collective.
     ///
     /// # Errors
-    /// [`Error::Bounds`] if `i >= global_size`.
+    /// [`Error::Bounds`](crate::Error::Bounds) if `i >= global_size`.
     pub fn owner(&self, i: usize) -> Result<usize> {
         self.part.owner(i)
     }
@@ -131,12 +143,16 @@ impl<T: Element> Distributed1D<T> {
     /// Global index of local index `l` on this rank.
     ///
     /// # Errors
-    /// [`Error::Bounds`] if `l >= local_size`.
+    /// [`Error::Bounds`](crate::Error::Bounds) if `l >= local_size`.
     pub fn to_global(&self, l: usize) -> Result<usize> {
         self.part.local_to_global(self.ctx.rank(), l)
     }
     /// Local index of global index `i` if this rank owns it.
     pub fn to_local(&self, i: usize) -> Option<usize> {
+        if self.part.is_replicated() {
+            // Every rank holds every index (owner() names rank 0 only).
+            return (i < self.global_size()).then_some(i);
+        }
         match self.part.global_to_local(i) {
             Ok((r, l)) if r == self.ctx.rank() => Some(l),
             _ => None,
@@ -185,8 +201,8 @@ impl<T: Element> Distributed1D<T> {
     /// spec.
     ///
     /// # Errors
-    /// [`Error::Mismatch`] if ranks pass different specs;
-    /// [`Error::InvalidArgument`] for invalid spec parameters.
+    /// [`Error::Mismatch`](crate::Error::Mismatch) if ranks pass different specs;
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for invalid spec parameters.
     pub fn redistribute(&mut self, spec: &PartitionSpec) -> Result<()> {
         let layout = spec.layout(self.global_size(), self.ctx.size());
         let sig = spec.signature();
@@ -201,6 +217,22 @@ impl<T: Element> Distributed1D<T> {
         self.part = new;
         Ok(())
     }
+}
+
+/// `n` split in proportion to `weights` (not all zero) by the largest
+/// remainder method, ties to the lowest rank, in exact integer arithmetic
+/// (the rule [`Weights::Fractions`] follows).
+fn proportional(weights: &[usize], n: usize) -> Vec<usize> {
+    let total: u128 = weights.iter().map(|&w| w as u128).sum();
+    let share = |w: usize| w as u128 * n as u128;
+    let mut counts: Vec<usize> = weights.iter().map(|&w| (share(w) / total) as usize).collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by_key(|&r| (std::cmp::Reverse(share(weights[r]) % total), r));
+    let left = n - counts.iter().sum::<usize>();
+    for &r in order.iter().take(left) {
+        counts[r] += 1;
+    }
+    counts
 }
 
 /// A resizable 1-D distributed container, block-partitioned.
@@ -221,7 +253,7 @@ impl<T: Element> Distributed1D<T> {
 /// # Ok::<(), dtl_core::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct DistributedVector<T: Element>(Distributed1D<T>);
+pub struct DistributedVector<T: Element>(pub(crate) Distributed1D<T>);
 
 one_d_constructors!(DistributedVector);
 
@@ -232,14 +264,14 @@ impl<T: Element> DistributedVector<T> {
     /// Collective: every rank passes the same `n` and `value`.
     ///
     /// # Errors
-    /// [`Error::Mismatch`] if ranks pass different sizes.
+    /// [`Error::Mismatch`](crate::Error::Mismatch) if ranks pass different sizes.
     pub fn resize_with(&mut self, n: usize, value: T) -> Result<()> {
         let ctx = self.0.ctx.clone();
         ctx.agree("resize", &[("new size", n as i64)])?;
         // Keep the policy; weighted counts are kept as proportions.
         let spec = match self.0.part.spec() {
             PartitionSpec::Weighted(Weights::Counts(c)) if c.iter().sum::<usize>() > 0 => {
-                PartitionSpec::Weighted(Weights::Fractions(c.iter().map(|&x| x as f64).collect()))
+                PartitionSpec::Weighted(Weights::Counts(proportional(&c, n)))
             }
             PartitionSpec::Weighted(_) => PartitionSpec::Block,
             other => other,

@@ -393,7 +393,7 @@ impl PartitionSpec {
             },
             PartitionKind::Hash => {
                 return Err(Error::InvalidArgument(
-                    "PARTITION_HASH partitions keys and is for DistributedMap; \\
+                    "PARTITION_HASH partitions keys and is for DistributedMap; \
                      index containers take BLOCK, CYCLIC, BLOCK_CYCLIC, WEIGHTED or REPLICATED"
                         .into(),
                 ))

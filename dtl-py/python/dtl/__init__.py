@@ -48,6 +48,7 @@ from ._collectives import (
 from ._dtl import (
     Context,
     DistributedArray,
+    DistributedMap,
     DistributedTensor,
     DistributedVector,
     Environment,
@@ -64,9 +65,11 @@ from ._errors import (
     CommunicationError,
     DTLError,
     InvalidArgumentError,
+    KeyTypeError,
     MemoryError,
     NotSupportedError,
 )
+from ._span import DistributedSpan
 
 __version__: str = _dtl.__version__
 
@@ -125,6 +128,8 @@ __all__ = [
     "DistributedVector",
     "DistributedArray",
     "DistributedTensor",
+    "DistributedMap",
+    "DistributedSpan",
     "allreduce",
     "reduce",
     "broadcast",
@@ -176,4 +181,5 @@ __all__ = [
     "InvalidArgumentError",
     "BackendError",
     "NotSupportedError",
+    "KeyTypeError",
 ]

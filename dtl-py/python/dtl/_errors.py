@@ -39,6 +39,17 @@ class NotSupportedError(BackendError, NotImplementedError):
     Also a ``BackendError`` and a ``NotImplementedError``."""
 
 
+class KeyTypeError(DTLError, TypeError):
+    """A key of the wrong type for a ``DistributedMap``: a float or a string
+    for an integer map, an integer outside the key dtype's range, an integer
+    beyond 2**53 in magnitude for a float64 map (status 300,
+    ``DTL_ERROR_INVALID_ARGUMENT``). Also a ``TypeError``, as for a dict
+    given an unhashable key."""
+
+    status = 300
+    status_name = "DTL_ERROR_INVALID_ARGUMENT"
+
+
 _BY_STATUS: dict[int, type[DTLError]] = {
     100: CommunicationError,
     200: MemoryError,
