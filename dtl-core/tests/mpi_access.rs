@@ -16,179 +16,20 @@
 //! cargo test --release -p dtl-core --test mpi_access -- span              # only names containing a word
 //! ```
 
-use std::cell::RefCell;
-use std::panic::{self, AssertUnwindSafe};
-use std::time::Instant;
+#[macro_use]
+mod common;
+
+use common::{fail, Suite};
 
 use dtl_core::partition::{PartitionSpec, Weights};
 use dtl_core::{
     Context, DistributedArray, DistributedSpan, DistributedSpanMut, DistributedTensor, DistributedVector, Element,
-    Environment, Error, ReduceOp,
+    Error, ReduceOp,
 };
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
-// ------------------------------------------------------------------ runner
-
-thread_local! {
-    static FAILS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-    static PANIC_MSG: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-fn fail(msg: String) {
-    FAILS.with(|f| f.borrow_mut().push(msg));
-}
-
-/// Records a failure (and goes on) unless `cond` holds.
-macro_rules! check {
-    ($cond:expr, $($fmt:tt)+) => {{
-        let ok: bool = $cond;
-        if !ok {
-            fail(format!("{} (at {}:{})", format!($($fmt)+), file!(), line!()));
-        }
-    }};
-}
-
-/// Records a failure (and goes on) unless `got == expected`.
-macro_rules! check_eq {
-    ($got:expr, $expected:expr, $($fmt:tt)+) => {{
-        match (&$got, &$expected) {
-            (g, e) => {
-                if g != e {
-                    fail(format!("{}: got {:?}, expected {:?} (at {}:{})", format!($($fmt)+), g, e, file!(), line!()));
-                }
-            }
-        }
-    }};
-}
-
-/// Records a failure unless `$r` is an `Err` matching `$p`.
-macro_rules! check_err {
-    ($r:expr, $p:pat, $($fmt:tt)+) => {{
-        match $r {
-            Err($p) => {}
-            other => fail(format!(
-                "{}: expected Err({}), got {:?} (at {}:{})",
-                format!($($fmt)+),
-                stringify!($p),
-                other.map(|_| "Ok(..)"),
-                file!(),
-                line!()
-            )),
-        }
-    }};
-}
-
-type TestFn = Box<dyn Fn(&Context)>;
-
-struct Suite {
-    tests: Vec<(String, TestFn)>,
-}
-
-impl Suite {
-    fn add(&mut self, name: impl Into<String>, f: impl Fn(&Context) + 'static) {
-        self.tests.push((name.into(), Box::new(f)));
-    }
-}
-
-/// Registers `$f::<T>` for every dtype, as `NAME<T>`.
-macro_rules! per_dtype {
-    ($s:expr, $name:expr, $f:ident) => {
-        per_dtype!(@ $s, $name, $f, i8 i16 i32 i64 u8 u16 u32 u64 f32 f64)
-    };
-    (@ $s:expr, $name:expr, $f:ident, $($t:ty)*) => {
-        $( $s.add(format!("{}<{}>", $name, stringify!($t)), |c: &Context| $f::<$t>(c)); )*
-    };
-}
-
-fn install_panic_hook() {
-    panic::set_hook(Box::new(|info| {
-        let payload = info.payload();
-        let msg = if let Some(s) = payload.downcast_ref::<&str>() {
-            (*s).to_string()
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "non-string panic payload".to_string()
-        };
-        let at = info.location().map(|l| format!(" (at {}:{})", l.file(), l.line())).unwrap_or_default();
-        PANIC_MSG.with(|p| *p.borrow_mut() = Some(format!("panicked: {msg}{at}")));
-    }));
-}
-
-/// Runs one test on every rank; returns the verdict all ranks agree on.
-fn run_one(ctx: &Context, name: &str, f: &TestFn, times: bool) -> bool {
-    FAILS.with(|x| x.borrow_mut().clear());
-    PANIC_MSG.with(|p| *p.borrow_mut() = None);
-    let t0 = Instant::now();
-    let result = panic::catch_unwind(AssertUnwindSafe(|| f(ctx)));
-    let dt = t0.elapsed().as_secs_f64();
-    let mut msgs = FAILS.with(|x| std::mem::take(&mut *x.borrow_mut()));
-    if result.is_err() {
-        msgs.push(PANIC_MSG.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "panicked".into()));
-    }
-    let ok = msgs.is_empty();
-    let all_ok = ctx.allreduce_scalar(ok as i32, ReduceOp::Min).expect("verdict allreduce") == 1;
-    let suffix = if times { format!(" ({dt:.3} s)") } else { String::new() };
-    if all_ok {
-        if ctx.is_root() {
-            println!("ok {name}{suffix}");
-        }
-        return true;
-    }
-    // Collect every failing rank's first message on rank 0. Every rank sends
-    // at least one byte (a passing rank sends "-").
-    let mine = if ok {
-        "-".to_string()
-    } else {
-        let more = if msgs.len() > 1 { format!(" (+{} more)", msgs.len() - 1) } else { String::new() };
-        format!("[rank {}] {}{}", ctx.rank(), msgs[0], more)
-    };
-    let gathered = ctx.gatherv(mine.as_bytes(), 0).expect("failure message gatherv");
-    if let Some((bytes, counts)) = gathered {
-        let mut parts = Vec::new();
-        let mut at = 0;
-        for c in counts {
-            if c > 0 && &bytes[at..at + c] != b"-" {
-                parts.push(String::from_utf8_lossy(&bytes[at..at + c]).into_owned());
-            }
-            at += c;
-        }
-        println!("FAILED {name}: {}{suffix}", parts.join("; "));
-    }
-    false
-}
-
 fn main() {
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let times = std::env::var_os("DTL_MPI_TEST_TIMES").is_some_and(|v| v != "0");
-    install_panic_hook();
-    let env = Environment::new().expect("cannot initialise MPI");
-    let ctx = env.make_world_context().expect("cannot create the world context");
-    let suite = all_tests();
-    let t0 = Instant::now();
-    let (mut passed, mut failed) = (0usize, 0usize);
-    for (name, f) in &suite.tests {
-        if !filters.is_empty() && !filters.iter().any(|w| name.contains(w.as_str())) {
-            continue;
-        }
-        if run_one(&ctx, name, f, times) {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
-    }
-    if ctx.is_root() {
-        if times {
-            println!("np={} total {:.2} s", ctx.size(), t0.elapsed().as_secs_f64());
-        }
-        println!("{passed} passed, {failed} failed");
-    }
-    drop(suite);
-    drop(ctx);
-    drop(env); // MPI_Finalize
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    common::run(|_, _| all_tests(), |_| {});
 }
 
 fn all_tests() -> Suite {
