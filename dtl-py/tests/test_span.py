@@ -9,50 +9,9 @@ import numpy as np
 import pytest
 
 import dtl
+from conftest import model_policies as policies, pattern_values as values
 
 SIZES = [0, 1, 5, 40]
-
-
-def policies(size):
-    """(name, kwargs(n), model(n) -> per-rank lists of global indices in local order)."""
-
-    def block(n):
-        q, r = divmod(n, size)
-        out, nxt = [], 0
-        for k in range(size):
-            c = q + (k < r)
-            out.append(list(range(nxt, nxt + c)))
-            nxt += c
-        return out
-
-    def counts(n):  # uneven: half on the last rank, the rest on rank 0
-        c = [0] * size
-        c[-1] += n // 2
-        c[0] += n - n // 2
-        return c
-
-    def weighted(n):
-        out, nxt = [], 0
-        for c in counts(n):
-            out.append(list(range(nxt, nxt + c)))
-            nxt += c
-        return out
-
-    return [
-        ("block", lambda n: dict(partition=dtl.PARTITION_BLOCK), block),
-        ("cyclic", lambda n: dict(partition=dtl.PARTITION_CYCLIC), lambda n: [list(range(k, n, size)) for k in range(size)]),
-        (
-            "block_cyclic3",
-            lambda n: dict(partition=dtl.PARTITION_BLOCK_CYCLIC, block_size=3),
-            lambda n: [[i for i in range(n) if (i // 3) % size == k] for k in range(size)],
-        ),
-        ("weighted", lambda n: dict(partition=dtl.PARTITION_WEIGHTED, weights=counts(n)), weighted),
-        ("replicated", lambda n: dict(partition=dtl.PARTITION_REPLICATED), lambda n: [list(range(n))] * size),
-    ]
-
-
-def values(n, dtype):
-    return ((np.arange(n) * 7 + 3) % 101).astype(dtype)
 
 
 def windows(n):
