@@ -164,7 +164,7 @@ fn weights_arg(w: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Weights>> {
 /// Parses the `partition=`, `block_size=`, `weights=` and `placement=`
 /// keywords into a partition spec (placements other than HOST are not
 /// available in this build).
-fn spec_arg(
+fn spec_arg_local(
     partition: i64,
     placement: i64,
     block_size: Option<i64>,
@@ -180,6 +180,23 @@ fn spec_arg(
     Placement::from_code(placement).and_then(|p| p.ensure_available(&dtl_gpu::cuda_status())).py()?;
     Ok(spec)
 }
+
+/// [`spec_arg_local`], and when it fails on this rank, still take part in
+/// the agreement step the other ranks' collective call begins with, so that
+/// they fail too instead of waiting (`Context::agree_or_reject`).
+fn spec_arg(
+    c: &dtl_core::Context,
+    partition: i64,
+    placement: i64,
+    block_size: Option<i64>,
+    weights: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PartitionSpec> {
+    spec_arg_local(partition, placement, block_size, weights).inspect_err(|e| {
+        let msg = e.to_string();
+        let _ = c.agree_or_reject("container arguments", &[], Some(dtl_core::Error::InvalidArgument(msg)));
+    })
+}
+
 
 /// `size` from any Python integer-like, as usize (negative → InvalidArgumentError).
 fn size_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<usize> {
@@ -292,7 +309,7 @@ macro_rules! one_d_class {
                 let _ = device_id;
                 let n = size_arg(size, "size")?;
                 let d = dtype::parse(py, dtype)?;
-                let spec = spec_arg(partition, placement, block_size, weights)?;
+                let spec = spec_arg(&ctx.get().ctx, partition, placement, block_size, weights)?;
                 let c = ctx.get().ctx.clone();
                 let inner = make_any!($any, d, T => {
                     let v: T = fill_value::<T>(py, fill)?;
@@ -317,7 +334,7 @@ macro_rules! one_d_class {
                 weights: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Self> {
                 let c = ctx.get().ctx.clone();
-                let spec = spec_arg(partition, 0, block_size, weights)?;
+                let spec = spec_arg(&ctx.get().ctx, partition, 0, block_size, weights)?;
                 let (d, flat) = root_payload(py, &c, data, root, true)?;
                 let inner = make_any!($any, d, T => {
                     let v: Vec<T> = match &flat { Some(a) => dtype::to_vec::<T>(a)?, None => Vec::new() };
@@ -342,7 +359,7 @@ macro_rules! one_d_class {
                 weights: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Self> {
                 let c = ctx.get().ctx.clone();
-                let spec = spec_arg(partition, 0, block_size, weights)?;
+                let spec = spec_arg(&ctx.get().ctx, partition, 0, block_size, weights)?;
                 let a = as_array(py, local)?;
                 let d = dtype::of_array(py, &a, "local")?;
                 let inner = make_any!($any, d, T => {
@@ -366,7 +383,7 @@ macro_rules! one_d_class {
                 weights: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Self> {
                 let c = ctx.get().ctx.clone();
-                let spec = spec_arg(partition, 0, block_size, weights)?;
+                let spec = spec_arg(&ctx.get().ctx, partition, 0, block_size, weights)?;
                 let a = as_array(py, data)?;
                 let d = dtype::of_array(py, &a, "data")?;
                 let inner = make_any!($any, d, T => {
@@ -405,7 +422,7 @@ macro_rules! one_d_class {
                 dtype: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Self> {
                 let c = ctx.get().ctx.clone();
-                let spec = spec_arg(partition, 0, block_size, weights)?;
+                let spec = spec_arg(&ctx.get().ctx, partition, 0, block_size, weights)?;
                 let path = crate::io::path_arg(path)?;
                 let d = match dtype.filter(|d| !d.is_none()) {
                     Some(d) => dtype::parse(py, Some(d))?,
@@ -556,7 +573,7 @@ macro_rules! one_d_class {
                 block_size: Option<i64>,
                 weights: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<()> {
-                let spec = spec_arg(partition, 0, block_size, weights)?;
+                let spec = spec_arg(&each!(&self.inner, $any, v => v.context().clone()), partition, 0, block_size, weights)?;
                 let c = each!(&self.inner, $any, v => v.context().clone());
                 refuse_while_viewed(py, &c, &self.views, "redistribute")?;
                 each!(&mut self.inner, $any, v => py.detach(|| v.redistribute(&spec)).py())
@@ -771,7 +788,7 @@ impl PyDistributedTensor {
         let _ = device_id;
         let shape = shape_arg(shape)?;
         let d = dtype::parse(py, dtype)?;
-        let spec = spec_arg(partition, placement, block_size, weights)?;
+        let spec = spec_arg(&ctx.get().ctx, partition, placement, block_size, weights)?;
         let axis = axis_arg(axis, shape.len())?;
         let c = ctx.get().ctx.clone();
         let inner = make_any!(AnyTensor, d, T => {
@@ -799,7 +816,7 @@ impl PyDistributedTensor {
         axis: i64,
     ) -> PyResult<Self> {
         let c = ctx.get().ctx.clone();
-        let spec = spec_arg(partition, 0, block_size, weights)?;
+        let spec = spec_arg(&ctx.get().ctx, partition, 0, block_size, weights)?;
         let axis = usize::try_from(axis).map_err(|_| invalid(format!("axis must be >= 0, got {axis}")))?;
         let (d, arr) = root_payload(py, &c, data, root, false)?;
         let inner = make_any!(AnyTensor, d, T => {
@@ -843,7 +860,7 @@ impl PyDistributedTensor {
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let c = ctx.get().ctx.clone();
-        let spec = spec_arg(partition, 0, block_size, weights)?;
+        let spec = spec_arg(&ctx.get().ctx, partition, 0, block_size, weights)?;
         let path = crate::io::path_arg(path)?;
         let want = match dtype.filter(|d| !d.is_none()) {
             Some(d) => Some(dtype::parse(py, Some(d))?),
@@ -934,7 +951,7 @@ impl PyDistributedTensor {
         block_size: Option<i64>,
         weights: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let spec = spec_arg(partition, 0, block_size, weights)?;
+        let spec = spec_arg(&each!(&self.inner, AnyTensor, v => v.context().clone()), partition, 0, block_size, weights)?;
         let ndim = self.ndim();
         let axis = match axis {
             Some(a) => axis_arg(a, ndim)?,

@@ -214,3 +214,17 @@ def test_halo_needs_contiguous_axis0(ctx):
     w = dtl.DistributedTensor(ctx, (6, 2), partition=dtl.PARTITION_WEIGHTED, weights=[6] + [0] * (ctx.size - 1))
     lower, upper = w.halo_exchange(1)
     assert lower.shape[0] == 0 and upper.shape[0] == 0
+
+
+@pytest.mark.mpi(min_size=2)
+def test_bad_keyword_on_one_rank_fails_everywhere(ctx):
+    bs = 0 if ctx.rank == 0 else 2
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.DistributedVector(ctx, 10, partition=dtl.PARTITION_BLOCK_CYCLIC, block_size=bs)
+    w = [10, 0] + [0] * (ctx.size - 2) if ctx.rank == 0 else [5] * ctx.size
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.DistributedTensor(ctx, (10, 2), partition=dtl.PARTITION_WEIGHTED, weights=w)
+    v = dtl.DistributedVector(ctx, 10)
+    with pytest.raises(dtl.InvalidArgumentError):
+        v.redistribute(dtl.PARTITION_BLOCK_CYCLIC, block_size=-1 if ctx.rank == ctx.size - 1 else 3)
+    assert dtl.allreduce(ctx, 1) == ctx.size
