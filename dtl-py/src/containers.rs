@@ -197,7 +197,6 @@ fn spec_arg(
     })
 }
 
-
 /// `size` from any Python integer-like, as usize (negative → InvalidArgumentError).
 fn size_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<usize> {
     let idx = obj.py().import("operator")?.getattr("index")?.call1((obj,)).map_err(|_| {
@@ -951,7 +950,8 @@ impl PyDistributedTensor {
         block_size: Option<i64>,
         weights: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let spec = spec_arg(&each!(&self.inner, AnyTensor, v => v.context().clone()), partition, 0, block_size, weights)?;
+        let spec =
+            spec_arg(&each!(&self.inner, AnyTensor, v => v.context().clone()), partition, 0, block_size, weights)?;
         let ndim = self.ndim();
         let axis = match axis {
             Some(a) => axis_arg(a, ndim)?,
