@@ -37,13 +37,7 @@ def model_policies(size):
     """(name, kwargs(n), model(n) -> per-rank lists of global indices in local order)."""
 
     def block(n):
-        q, r = divmod(n, size)
-        out, nxt = [], 0
-        for k in range(size):
-            c = q + (k < r)
-            out.append(list(range(nxt, nxt + c)))
-            nxt += c
-        return out
+        return [list(range(*block_range(n, size, k))) for k in range(size)]
 
     def counts(n):  # uneven: half on the last rank, the rest on rank 0
         c = [0] * size

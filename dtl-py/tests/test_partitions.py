@@ -6,19 +6,14 @@ import numpy as np
 import pytest
 
 import dtl
+from conftest import block_range
 
 
 def policies(size):
     """(name, kwargs, model) for every policy; model(n) -> per-rank lists of global indices."""
 
     def block(n):
-        q, r = divmod(n, size)
-        out, nxt = [], 0
-        for k in range(size):
-            c = q + (k < r)
-            out.append(list(range(nxt, nxt + c)))
-            nxt += c
-        return out
+        return [list(range(*block_range(n, size, k))) for k in range(size)]
 
     def cyclic(n):
         return [list(range(k, n, size)) for k in range(size)]
