@@ -22,10 +22,16 @@ use mpi::traits::*;
 use crate::environment::MpiHold;
 use crate::error::{Error, Result};
 use crate::raw::{self, RawComm};
+use crate::rma::WinPool;
 
-/// A communicator owned by dtl. Frees itself (`MPI_Comm_free`) on drop unless
-/// MPI is already finalised (e.g. Python objects dropped at interpreter exit).
-pub(crate) struct Comm(ManuallyDrop<SimpleCommunicator>);
+/// A communicator owned by dtl, with the dynamic RMA windows its containers
+/// attach to (see [`crate::rma`]). On drop, unless MPI is already finalised
+/// (e.g. Python objects dropped at interpreter exit), frees the windows
+/// (`MPI_Win_free`) and then the communicator (`MPI_Comm_free`).
+pub(crate) struct Comm {
+    comm: ManuallyDrop<SimpleCommunicator>,
+    rma: WinPool,
+}
 
 // SAFETY: an MPI communicator handle is a process-wide identifier; MPI calls
 // on it from several threads are allowed when MPI grants MPI_THREAD_MULTIPLE,
@@ -37,8 +43,9 @@ unsafe impl Sync for Comm {}
 impl Drop for Comm {
     fn drop(&mut self) {
         if !mpi::environment::is_finalized() {
+            self.rma.free_all();
             // SAFETY: dropped exactly once, here.
-            unsafe { ManuallyDrop::drop(&mut self.0) }
+            unsafe { ManuallyDrop::drop(&mut self.comm) }
         }
     }
 }
@@ -78,7 +85,7 @@ impl Context {
         let size = comm.size() as usize;
         Context {
             inner: Arc::new(Inner {
-                comm: Arc::new(Comm(ManuallyDrop::new(comm))),
+                comm: Arc::new(Comm { comm: ManuallyDrop::new(comm), rma: WinPool::default() }),
                 rank,
                 size,
                 device_id,
@@ -224,7 +231,12 @@ impl Context {
 
     /// The rsmpi communicator (crate-internal).
     pub(crate) fn comm(&self) -> &SimpleCommunicator {
-        &self.inner.comm.0
+        &self.inner.comm.comm
+    }
+
+    /// The dynamic RMA windows of this context's communicator (crate-internal).
+    pub(crate) fn rma_pool(&self) -> &WinPool {
+        &self.inner.comm.rma
     }
 
     /// Validates a rank argument named `what` against `0..size` (not collective).

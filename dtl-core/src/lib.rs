@@ -40,6 +40,7 @@ pub mod io;
 pub mod partition;
 pub mod placement;
 pub mod raw;
+pub mod rma;
 
 pub use collective::ReduceOp;
 pub use containers::DistributedMap;

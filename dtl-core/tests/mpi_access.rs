@@ -1,5 +1,6 @@
-//! Multi-rank tests of [`DistributedSpan`] / [`DistributedSpanMut`] and of
-//! the vectorised global access `gather_indices` / `scatter_indices`, over
+//! Multi-rank tests of [`DistributedSpan`] / [`DistributedSpanMut`], of
+//! the vectorised global access `gather_indices` / `scatter_indices` and of
+//! the one-sided single-element `get` / `set`, over
 //! every partition (block, cyclic, block-cyclic, weighted, replicated) and
 //! sizes 0, 1, 5, 40, checked against a brute-force model of each
 //! partition written here (not dtl's own index maps).
@@ -50,6 +51,11 @@ fn all_tests() -> Suite {
     s.add("access::scatter_length_mismatch", t_err_scatter_length);
     s.add("access::container_mismatch", t_err_container_mismatch);
     s.add("access::or_reject", t_err_or_reject);
+    per_dtype!(s, "remote::get_every_partition", t_get);
+    per_dtype!(s, "remote::set_every_partition", t_set);
+    s.add("remote::bounds_on_calling_rank_only", t_get_set_bounds);
+    s.add("remote::more_containers_than_one_window_holds", t_many_containers);
+    s.add("remote::one_rank_subcontext_and_checks_off", t_get_set_subcontexts);
     s
 }
 
@@ -563,4 +569,121 @@ fn t_err_or_reject(ctx: &Context) {
     }
     check_eq!(v.gather_all().unwrap(), global::<u32>(10), "nothing written");
     check_eq!(v.gather_indices_or_reject(&[9usize], None).unwrap(), vec![val::<u32>(9)], "None is a plain call");
+}
+
+// ------------------------------------------------------------------ one-sided get / set
+
+/// Every rank reads every element with `get` (mostly remote), under every
+/// partition, then again after the local parts moved (`redistribute`,
+/// `resize`), which re-exposes them.
+fn t_get<T: Element>(ctx: &Context) {
+    for n in SIZES {
+        for (name, spec) in specs(n, ctx.size()) {
+            let mut v = DistributedVector::<T>::from_global_with(ctx, &global::<T>(n), &spec).unwrap();
+            let got: Vec<T> = (0..n).map(|i| v.get(i).unwrap()).collect();
+            check_eq!(got, global::<T>(n), "vector {name} n={n}: get");
+            let a = DistributedArray::<T>::from_global_with(ctx, &global::<T>(n), &spec).unwrap();
+            let got: Vec<T> = (0..n).rev().map(|i| a.get(i).unwrap()).collect();
+            check_eq!(got, global::<T>(n).into_iter().rev().collect::<Vec<T>>(), "array {name} n={n}: get");
+            for (to, new) in specs(n, ctx.size()) {
+                v.redistribute(&new).unwrap();
+                let got: Vec<T> = (0..n).map(|i| v.get(i).unwrap()).collect();
+                check_eq!(got, global::<T>(n), "vector {name}->{to} n={n}: get after redistribute");
+            }
+            ctx.barrier().unwrap();
+        }
+    }
+    let mut v = DistributedVector::<T>::from_global(ctx, &global::<T>(7)).unwrap();
+    v.resize_with(23, T::ONE).unwrap();
+    let want: Vec<T> = (0..23).map(|i| if i < 7 { val(i) } else { T::ONE }).collect();
+    check_eq!((0..23).map(|i| v.get(i).unwrap()).collect::<Vec<T>>(), want, "get after resize");
+    // Other ranks may still be reading this rank's part: drop only after.
+    ctx.barrier().unwrap();
+}
+
+/// Each rank writes the elements `i % size == rank` (mostly owned by other
+/// ranks) with `set`; after a barrier the container equals the model, on
+/// every copy for a replicated one.
+fn t_set<T: Element>(ctx: &Context) {
+    let (me, size) = (ctx.rank(), ctx.size());
+    for n in SIZES {
+        for (name, spec) in specs(n, size) {
+            let mut v = DistributedVector::<T>::with_layout(ctx, n, T::ZERO, &spec).unwrap();
+            for i in (0..n).filter(|i| i % size == me) {
+                v.set(i, val(i)).unwrap();
+            }
+            ctx.barrier().unwrap();
+            check_eq!(v.gather_all().unwrap(), global::<T>(n), "vector {name} n={n}: after set");
+            let want: Vec<T> = model(&spec, n, size)[me].iter().map(|&g| val(g)).collect();
+            check_eq!(v.local().to_vec(), want, "vector {name} n={n}: local part after set");
+            // Read back what another rank wrote, one-sided.
+            let got: Vec<T> = (0..n).map(|i| v.get(i).unwrap()).collect();
+            check_eq!(got, global::<T>(n), "vector {name} n={n}: get after set");
+            ctx.barrier().unwrap();
+        }
+    }
+}
+
+/// Bounds are checked on the calling rank alone (nothing collective
+/// happens), with the valid range in the message.
+fn t_get_set_bounds(ctx: &Context) {
+    let mut v = DistributedVector::<f64>::new(ctx, 5).unwrap();
+    match v.get(5) {
+        Err(Error::Bounds(m)) => check!(m.contains("0..5"), "get message: {m}"),
+        other => fail(format!("get(5) gave {other:?}")),
+    }
+    if ctx.is_root() {
+        // Only rank 0 errs: the others must not wait for it.
+        check_err!(v.set(usize::MAX, 1.0), Error::Bounds(_), "set(usize::MAX)");
+    }
+    let e = DistributedVector::<f64>::new(ctx, 0).unwrap();
+    check_err!(e.get(0), Error::Bounds(_), "get on an empty vector");
+    ctx.barrier().unwrap();
+    check_eq!(v.gather_all().unwrap(), vec![0.0; 5], "nothing written");
+}
+
+/// More live containers than one dynamic window takes (Open MPI: 64
+/// attachments), dropped in a different order on each rank (detaching is
+/// local, so this must not hang), then more again.
+fn t_many_containers(ctx: &Context) {
+    let size = ctx.size();
+    for round in 0..2 {
+        let mut vs: Vec<DistributedVector<i64>> = (0..300)
+            .map(|k| {
+                let g: Vec<i64> = (0..3 * size as i64).map(|i| i * 1000 + k).collect();
+                DistributedVector::from_global_with(ctx, &g, &PartitionSpec::Cyclic).unwrap()
+            })
+            .collect();
+        for (k, v) in vs.iter().enumerate().step_by(7) {
+            let i = (ctx.rank() + 1) % size; // owned by the next rank (cyclic)
+            check_eq!(v.get(i).unwrap(), i as i64 * 1000 + k as i64, "round {round} container {k}: get");
+        }
+        ctx.barrier().unwrap();
+        if ctx.rank() % 2 == 1 {
+            vs.reverse();
+        }
+        while let Some(v) = vs.pop() {
+            drop(v);
+        }
+    }
+}
+
+/// A one-rank sub-context (no window at all) and a context with the
+/// collective checks off.
+fn t_get_set_subcontexts(ctx: &Context) {
+    let solo = ctx.split(Some(ctx.rank() as i32), 0).unwrap().unwrap();
+    let mut v = DistributedVector::<u16>::from_global_with(&solo, &global::<u16>(9), &PartitionSpec::Cyclic).unwrap();
+    v.set(4, 77).unwrap();
+    check_eq!(v.get(4).unwrap(), 77, "one-rank context: get/set");
+    let quiet = ctx.dup().unwrap();
+    quiet.set_collective_checks(false);
+    let mut w = DistributedVector::<f32>::new(&quiet, 2 * quiet.size() + 1).unwrap();
+    if quiet.is_root() {
+        for i in 0..w.global_size() {
+            w.set(i, i as f32 + 0.5).unwrap();
+        }
+    }
+    quiet.barrier().unwrap();
+    let want: Vec<f32> = (0..w.global_size()).map(|i| i as f32 + 0.5).collect();
+    check_eq!(w.gather_all().unwrap(), want, "checks off: set from rank 0");
 }

@@ -9,10 +9,13 @@
 //! * [`DistributedMap`] — key → value, hash-partitioned by key; buffered
 //!   writes (local, queued for remote owners), collective `flush` and reads.
 //!
-//! Each rank owns a contiguous local part, given by the container's
-//! [`crate::partition::Block`] partition; `local()` and `local_mut()`
-//! are plain slices of it (no communication). Construction, `gather*`,
-//! `resize` and the halo exchange are **collective**.
+//! Each rank holds its elements in one contiguous local buffer, in
+//! ascending global order; which elements are its own is given by the
+//! container's [`crate::partition`] (block by default); `local()` and
+//! `local_mut()` are plain slices of it (no communication). Construction,
+//! `gather*`, `redistribute`, `resize` and the halo exchange are
+//! **collective**; `get`/`set` of one element are one-sided (see
+//! [`remote`]).
 
 /// The constructors shared by the 1-D containers (a newtype over
 /// [`Distributed1D`]); every one is collective.
@@ -120,6 +123,7 @@ mod access;
 mod array;
 mod map;
 pub(crate) mod redistribute;
+pub mod remote;
 mod span;
 mod tensor;
 mod vector;

@@ -6,6 +6,17 @@ use crate::context::Context;
 use crate::element::Element;
 use crate::error::Result;
 use crate::partition::{Layout, Partition, PartitionKind, PartitionSpec, Weighted, Weights};
+use crate::rma::Exposure;
+
+/// Exposes `data` (this rank's local part) for remote `get`/`set`.
+/// Collective (see [`Exposure::new`]).
+fn expose<T: Element>(ctx: &Context, data: &mut Vec<T>) -> Result<Exposure> {
+    let bytes = std::mem::size_of_val(data.as_slice());
+    // SAFETY: the buffer is owned by the container that stores the returned
+    // exposure; it is detached (the exposure dropped) before the buffer is
+    // freed or replaced (field order of `Distributed1D`, and `rebuild`).
+    unsafe { Exposure::new(ctx, data.as_mut_ptr().cast(), bytes) }
+}
 
 /// The state and operations shared by [`DistributedVector`] and
 /// [`DistributedArray`](super::DistributedArray) (both deref to it, and
@@ -14,6 +25,10 @@ use crate::partition::{Layout, Partition, PartitionKind, PartitionSpec, Weighted
 /// contiguous host buffer in ascending global order.
 #[derive(Debug)]
 pub struct Distributed1D<T: Element> {
+    // Declared first, so dropped first: the local part is detached from the
+    // RMA window before the buffer is freed and before the context (whose
+    // last handle frees the window) goes.
+    pub(crate) remote: Exposure,
     pub(crate) ctx: Context,
     pub(crate) part: Layout,
     pub(crate) data: Vec<T>,
@@ -27,6 +42,26 @@ fn all_on(root: usize, n: usize, size: usize) -> Result<Layout> {
 }
 
 impl<T: Element> Distributed1D<T> {
+    /// Assembles a container from its parts and exposes the local part to
+    /// the other ranks for [`get`](Self::get)/[`set`](Self::set) (see
+    /// [`crate::rma`]). Collective. Every constructor ends here.
+    pub(crate) fn assemble(ctx: &Context, part: Layout, mut data: Vec<T>) -> Result<Self> {
+        let remote = expose(ctx, &mut data)?;
+        Ok(Distributed1D { remote, ctx: ctx.clone(), part, data })
+    }
+
+    /// Replaces the local part by `f(old part)` under the layout `part`
+    /// (for `redistribute` and `resize`): detaches the old part from the
+    /// RMA window first, and exposes the new one. Collective.
+    pub(crate) fn rebuild(&mut self, part: Layout, f: impl FnOnce(Vec<T>) -> Result<Vec<T>>) -> Result<()> {
+        self.remote = Exposure::Unavailable("the container is being rebuilt by a failed collective call".into());
+        let old = std::mem::take(&mut self.data);
+        self.data = f(old)?;
+        self.part = part;
+        self.remote = expose(&self.ctx, &mut self.data)?;
+        Ok(())
+    }
+
     /// `n` elements, each `value`, laid out by `spec`. No data moves, but
     /// every rank must pass the same `n`, dtype and spec; with collective
     /// checks on, one `MPI_Allreduce` verifies that (collective).
@@ -46,7 +81,7 @@ impl<T: Element> Distributed1D<T> {
         )?;
         let part = layout?;
         let data = alloc_filled(ctx, part.local_size(ctx.rank()), value)?;
-        Ok(Distributed1D { ctx: ctx.clone(), part, data })
+        Distributed1D::assemble(ctx, part, data)
     }
 
     /// Builds from every rank's local elements, concatenated in rank order,
@@ -63,7 +98,7 @@ impl<T: Element> Distributed1D<T> {
         let old = Layout::Weighted(Weighted::new(total, ctx.size(), &Weights::Counts(counts))?);
         let part = spec.layout(total, ctx.size())?;
         let data = redistribute_1d(ctx, local, &old, &part, T::ZERO)?;
-        Ok(Distributed1D { ctx: ctx.clone(), part, data })
+        Distributed1D::assemble(ctx, part, data)
     }
 
     /// Builds from a full copy of the data that every rank holds: each rank
@@ -83,7 +118,7 @@ impl<T: Element> Distributed1D<T> {
         )?;
         let part = spec.layout(global.len(), ctx.size())?;
         let data = part.local_indices(ctx.rank()).map(|g| global[g]).collect();
-        Ok(Distributed1D { ctx: ctx.clone(), part, data })
+        Distributed1D::assemble(ctx, part, data)
     }
 
     /// Distributes the root's `data` by `spec` (`MPI_Bcast` of the length,
@@ -101,7 +136,7 @@ impl<T: Element> Distributed1D<T> {
         let old = all_on(root, n, ctx.size())?;
         let mine = if ctx.rank() == root { data.to_vec() } else { Vec::new() };
         let local = redistribute_1d(ctx, mine, &old, &part, T::ZERO)?;
-        Ok(Distributed1D { ctx: ctx.clone(), part, data: local })
+        Distributed1D::assemble(ctx, part, local)
     }
 
     /// The context the container lives on.
@@ -212,10 +247,8 @@ impl<T: Element> Distributed1D<T> {
             layout.as_ref().err().cloned(),
         )?;
         let new = layout?;
-        let data = std::mem::take(&mut self.data);
-        self.data = redistribute_1d(&self.ctx, data, &self.part, &new, T::ZERO)?;
-        self.part = new;
-        Ok(())
+        let (ctx, old) = (self.ctx.clone(), self.part.clone());
+        self.rebuild(new.clone(), |data| redistribute_1d(&ctx, data, &old, &new, T::ZERO))
     }
 }
 
@@ -277,10 +310,8 @@ impl<T: Element> DistributedVector<T> {
             other => other,
         };
         let new = spec.layout(n, ctx.size())?;
-        let data = std::mem::take(&mut self.0.data);
-        self.0.data = redistribute_1d(&ctx, data, &self.0.part, &new, value)?;
-        self.0.part = new;
-        Ok(())
+        let old = self.0.part.clone();
+        self.0.rebuild(new.clone(), |data| redistribute_1d(&ctx, data, &old, &new, value))
     }
 
     /// [`resize_with`](Self::resize_with) with zero for new elements.

@@ -637,7 +637,7 @@ impl<T: Element> Distributed1D<T> {
         let (data, _) = read_blocks::<T>(ctx, &p, &h)?;
         let blk = Layout::Block(Block::new(n, ctx.size()));
         let data = crate::containers::redistribute::redistribute_1d(ctx, data, &blk, &part, T::ZERO)?;
-        Ok(Distributed1D { ctx: ctx.clone(), part, data })
+        Distributed1D::assemble(ctx, part, data)
     }
 }
 
