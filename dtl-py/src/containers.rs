@@ -217,9 +217,14 @@ fn index_arg(i: i64, n: usize) -> PyResult<usize> {
         .ok_or_else(|| to_py(dtl_core::Error::Bounds(format!("global index {i} is out of range 0..{n}"))))
 }
 
+/// `value` converted to `T` with NumPy's rules; errors name `what`.
+fn element_value<T: PyElem>(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
+    dtype::scalar::<T>(py, value, T::DTYPE, what)
+}
+
 fn fill_value<T: PyElem>(py: Python<'_>, fill: Option<&Bound<'_, PyAny>>) -> PyResult<T> {
     match fill {
-        Some(f) if !f.is_none() => dtype::scalar::<T>(py, f, T::DTYPE, "fill"),
+        Some(f) if !f.is_none() => element_value(py, f, "fill"),
         _ => Ok(T::ZERO),
     }
 }
@@ -508,6 +513,39 @@ macro_rules! one_d_class {
             /// ``True`` if this rank owns global index ``i`` (``False`` out of range).
             fn is_local(&self, i: i64) -> bool {
                 usize::try_from(i).map(|i| each!(&self.inner, $any, v => v.is_local(i))).unwrap_or(false)
+            }
+            /// The element at global index ``i``, wherever it lives, as a
+            /// NumPy scalar. **Not collective**: the owner takes no part. A
+            /// local element is read directly; a remote one costs one
+            /// message round trip (MPI passive-target RMA: ``MPI_Win_lock``
+            /// shared, ``MPI_Get``, ``MPI_Win_unlock`` on the owner's
+            /// window). For many elements use the collective
+            /// ``gather_indices``. Values another rank wrote with ``set``
+            /// are visible once the ranks have synchronised (e.g.
+            /// ``ctx.barrier()``). Raises ``BoundsError`` unless
+            /// ``0 <= i < global_size``.
+            fn get<'py>(&self, py: Python<'py>, i: i64) -> PyResult<Bound<'py, PyAny>> {
+                let i = index_arg(i, self.global_size())?;
+                each!(&self.inner, $any, v => {
+                    let x = py.detach(|| v.get(i)).py()?;
+                    vec_to_numpy(py, vec![x], &[1])?.get_item(0)
+                })
+            }
+            /// Writes ``value`` (converted to the dtype as NumPy does) at
+            /// global index ``i``, wherever it lives. **Not collective**: a
+            /// remote element costs one message round trip (``MPI_Win_lock``
+            /// exclusive, ``MPI_Put``, ``MPI_Win_unlock``); a replicated
+            /// container writes every rank's copy. The owner sees the value
+            /// after the ranks synchronise (e.g. ``ctx.barrier()``); do not
+            /// write the same element locally in the same phase. For many
+            /// elements use the collective ``scatter_indices``. Raises
+            /// ``BoundsError`` unless ``0 <= i < global_size``.
+            fn set(&mut self, py: Python<'_>, i: i64, value: &Bound<'_, PyAny>) -> PyResult<()> {
+                let i = index_arg(i, self.global_size())?;
+                each!(&mut self.inner, $any, v => {
+                    let x = element_value(py, value, "value")?;
+                    py.detach(|| v.set(i, x)).py()
+                })
             }
             /// The local part as a NumPy array sharing the container's
             /// memory (zero-copy; writes go to the container). The view keeps

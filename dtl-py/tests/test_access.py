@@ -158,3 +158,78 @@ def test_out_of_range_with_collective_checks_off(ctx):
     finally:
         ctx.collective_checks = True
     ctx.barrier()
+
+
+# ---------------------------------------------------------------- one-sided get / set
+
+from conftest import DTYPES  # noqa: E402
+
+
+@pytest.mark.parametrize("cls", [dtl.DistributedVector, dtl.DistributedArray])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_get_every_partition(ctx, cls, dtype):
+    """Every rank reads every element one-sidedly (most are remote)."""
+    for name, kw, _ in policies(ctx.size):
+        for n in SIZES:
+            g = values(n, dtype)
+            v = cls.from_global(ctx, g, **kw(n))
+            got = [v.get(i) for i in range(n)]
+            assert all(isinstance(x, np.generic) and x.dtype == np.dtype(dtype) for x in got)
+            np.testing.assert_array_equal(np.array(got, dtype=dtype), g, err_msg=f"{name} n={n}")
+            ctx.barrier()  # nobody drops v while another rank still reads it
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int16, np.uint32])
+def test_set_every_partition(ctx, dtype):
+    """Rank r writes the elements i % size == r (mostly owned elsewhere);
+    after a barrier the container equals the model on every rank."""
+    for name, kw, model in policies(ctx.size):
+        for n in SIZES:
+            g = values(n, dtype)
+            v = dtl.DistributedVector(ctx, n, dtype=dtype, **kw(n))
+            view = v.local_view()
+            for i in range(ctx.rank, n, ctx.size):
+                v.set(i, g[i])
+            ctx.barrier()
+            np.testing.assert_array_equal(v.gather_all(), g, err_msg=f"{name} n={n}")
+            np.testing.assert_array_equal(view, g[model(n)[ctx.rank]], err_msg=f"{name} n={n}: local view")
+            ctx.barrier()
+
+
+def test_get_set_after_redistribute_and_resize(ctx):
+    v = dtl.DistributedVector.from_global(ctx, np.arange(11.0))
+    v.redistribute(dtl.PARTITION_CYCLIC)
+    assert [float(v.get(i)) for i in range(11)] == list(np.arange(11.0))
+    ctx.barrier()
+    v.resize(17)
+    if ctx.is_root:
+        v.set(16, 2.5)  # owned by the last rank (cyclic: 16 % size)
+    ctx.barrier()
+    want = np.concatenate([np.arange(11.0), np.zeros(5), [2.5]])
+    np.testing.assert_array_equal([v.get(i) for i in range(17)], want)
+    ctx.barrier()
+
+
+def test_set_converts_like_numpy(ctx):
+    v = dtl.DistributedVector(ctx, 3, dtype=np.int32)
+    if ctx.is_root:
+        v.set(2, 7.9)  # truncated as numpy.asarray(7.9, int32)
+        with pytest.raises(ValueError, match="value"):
+            v.set(1, "seven")
+    ctx.barrier()
+    assert v.get(2) == 7 and v.get(1) == 0
+    ctx.barrier()
+
+
+def test_get_set_bounds_on_the_calling_rank_only(ctx):
+    v = dtl.DistributedVector(ctx, 5, dtype=np.float64)
+    for bad in (5, -1, 2**40):
+        with pytest.raises(dtl.BoundsError, match=r"0\.\.5"):
+            v.get(bad)
+    if ctx.is_root:  # only rank 0 errs; nothing collective is pending
+        with pytest.raises(dtl.BoundsError):
+            v.set(5, 1.0)
+        with pytest.raises(IndexError):
+            v.set(-1, 1.0)
+    ctx.barrier()
+    np.testing.assert_array_equal(v.gather_all(), np.zeros(5))
