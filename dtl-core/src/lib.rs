@@ -30,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod algorithms;
 pub mod collective;
 pub mod containers;
 pub mod context;
@@ -42,6 +43,7 @@ pub mod placement;
 pub mod raw;
 pub mod rma;
 
+pub use algorithms::{Execution, Located};
 pub use collective::ReduceOp;
 pub use containers::DistributedMap;
 pub use containers::{DistributedArray, DistributedTensor, DistributedVector, Halo};

@@ -20,9 +20,9 @@
 #[macro_use]
 mod common;
 
-use common::{fail, Suite};
+use common::{fail, model, specs, Suite};
 
-use dtl_core::partition::{PartitionSpec, Weights};
+use dtl_core::partition::PartitionSpec;
 use dtl_core::{
     Context, DistributedArray, DistributedSpan, DistributedSpanMut, DistributedTensor, DistributedVector, Element,
     Error, ReduceOp,
@@ -62,51 +62,6 @@ fn all_tests() -> Suite {
 // ------------------------------------------------------------------ models
 
 const SIZES: [usize; 4] = [0, 1, 5, 40];
-
-/// Every partition to test, for `n` elements over `size` ranks.
-fn specs(n: usize, size: usize) -> Vec<(&'static str, PartitionSpec)> {
-    let mut half = vec![0; size];
-    half[size - 1] = n / 2;
-    half[0] += n - n / 2;
-    let mut last = vec![0; size];
-    last[size - 1] = n;
-    vec![
-        ("block", PartitionSpec::Block),
-        ("cyclic", PartitionSpec::Cyclic),
-        ("block_cyclic3", PartitionSpec::BlockCyclic(3)),
-        ("weighted_half", PartitionSpec::Weighted(Weights::Counts(half))),
-        ("weighted_last", PartitionSpec::Weighted(Weights::Counts(last))),
-        ("replicated", PartitionSpec::Replicated),
-    ]
-}
-
-/// Brute-force model: the global indices each rank holds, in local order,
-/// dealt out as each policy describes.
-fn model(spec: &PartitionSpec, n: usize, size: usize) -> Vec<Vec<usize>> {
-    let mut owned = vec![Vec::new(); size];
-    match spec {
-        PartitionSpec::Block => {
-            let mut next = 0;
-            for (r, part) in owned.iter_mut().enumerate() {
-                let take = n / size + usize::from(r < n % size);
-                part.extend(next..next + take);
-                next += take;
-            }
-        }
-        PartitionSpec::Cyclic => (0..n).for_each(|i| owned[i % size].push(i)),
-        PartitionSpec::BlockCyclic(b) => (0..n).for_each(|i| owned[(i / b) % size].push(i)),
-        PartitionSpec::Weighted(Weights::Counts(c)) => {
-            let mut next = 0;
-            for (part, &k) in owned.iter_mut().zip(c) {
-                part.extend(next..next + k);
-                next += k;
-            }
-        }
-        PartitionSpec::Weighted(Weights::Fractions(_)) => unreachable!(),
-        PartitionSpec::Replicated => owned.iter_mut().for_each(|p| p.extend(0..n)),
-    }
-    owned
-}
 
 fn is_replicated(spec: &PartitionSpec) -> bool {
     matches!(spec, PartitionSpec::Replicated)

@@ -2,6 +2,7 @@
 
 use super::alloc_filled;
 use super::redistribute::redistribute_1d;
+use crate::algorithms::Execution;
 use crate::context::Context;
 use crate::element::Element;
 use crate::error::Result;
@@ -32,6 +33,7 @@ pub struct Distributed1D<T: Element> {
     pub(crate) ctx: Context,
     pub(crate) part: Layout,
     pub(crate) data: Vec<T>,
+    pub(crate) exec: Execution,
 }
 
 /// The layout holding all `n` elements on `root` (for scatter and gather).
@@ -47,7 +49,7 @@ impl<T: Element> Distributed1D<T> {
     /// [`crate::rma`]). Collective. Every constructor ends here.
     pub(crate) fn assemble(ctx: &Context, part: Layout, mut data: Vec<T>) -> Result<Self> {
         let remote = expose(ctx, &mut data)?;
-        Ok(Distributed1D { remote, ctx: ctx.clone(), part, data })
+        Ok(Distributed1D { remote, ctx: ctx.clone(), part, data, exec: Execution::default() })
     }
 
     /// Replaces the local part by `f(old part)` under the layout `part`

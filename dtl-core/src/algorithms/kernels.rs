@@ -1,0 +1,219 @@
+//! Local kernels of the algorithms: pairwise summation, NaN-aware folds,
+//! chunked parallel execution on rayon. Pure (no MPI).
+
+use rayon::prelude::*;
+
+use super::Execution;
+use crate::collective::ReduceOp;
+use crate::element::Element;
+
+/// Elements per parallel chunk. Chunk boundaries depend only on the
+/// slice length, never on the thread count, so `Seq` and `Par` give
+/// bitwise-identical results.
+pub(crate) const CHUNK: usize = 1 << 15;
+
+/// Below this many elements `Par` runs sequentially (spawning costs more
+/// than it saves).
+pub(crate) const PAR_MIN: usize = 1 << 16;
+
+/// Whether `exec` runs a slice of `n` elements on rayon.
+pub(crate) fn parallel(exec: Execution, n: usize) -> bool {
+    exec == Execution::Par && n >= PAR_MIN
+}
+
+/// Combines two partial results of `op` as NumPy does: like
+/// [`ReduceOp::apply`], except that `Min`/`Max` propagate NaN.
+pub(crate) fn combine<T: Element>(op: ReduceOp, a: T, b: T) -> T {
+    match op {
+        ReduceOp::Min | ReduceOp::Max if a.is_nan() => a,
+        ReduceOp::Min | ReduceOp::Max if b.is_nan() => b,
+        _ => op.apply(a, b),
+    }
+}
+
+/// NumPy's pairwise summation (`pairwise_sum` in `loops_utils.h`): blocks
+/// of at most 128 elements summed with 8 accumulators, halves summed
+/// recursively; the rounding error grows as O(log n) instead of O(n).
+pub(crate) fn pairwise_sum<T: Element>(x: &[T]) -> T {
+    let n = x.len();
+    if n < 8 {
+        return x.iter().fold(T::ZERO, |s, &v| s.add(v));
+    }
+    if n <= 128 {
+        let mut r = [T::ZERO; 8];
+        r.copy_from_slice(&x[..8]);
+        let mut i = 8;
+        while i + 8 <= n {
+            for k in 0..8 {
+                r[k] = r[k].add(x[i + k]);
+            }
+            i += 8;
+        }
+        let mut s = (r[0].add(r[1])).add(r[2].add(r[3])).add((r[4].add(r[5])).add(r[6].add(r[7])));
+        for &v in &x[i..] {
+            s = s.add(v);
+        }
+        return s;
+    }
+    let half = (n / 2) & !7;
+    pairwise_sum(&x[..half]).add(pairwise_sum(&x[half..]))
+}
+
+/// `op` over `x` (its identity if empty): pairwise for sums, a NaN-aware
+/// fold otherwise; in chunks of [`CHUNK`] combined pairwise, on rayon
+/// when `exec` says so.
+pub(crate) fn reduce_slice<T: Element>(x: &[T], op: ReduceOp, exec: Execution) -> T {
+    let one = |c: &[T]| -> T {
+        match op {
+            ReduceOp::Sum => pairwise_sum(c),
+            _ => fold(c, op).unwrap_or(op.identity()),
+        }
+    };
+    if x.len() <= CHUNK {
+        return one(x);
+    }
+    let parts: Vec<T> = if parallel(exec, x.len()) {
+        x.par_chunks(CHUNK).map(one).collect()
+    } else {
+        x.chunks(CHUNK).map(one).collect()
+    };
+    tree(&parts, op)
+}
+
+/// `op` folded left to right, `None` if `x` is empty. Starting from the
+/// first element (not the identity) keeps infinities: the identity of
+/// `Min` for floats is the largest *finite* value.
+pub(crate) fn fold<T: Element>(x: &[T], op: ReduceOp) -> Option<T> {
+    x.iter().copied().reduce(|a, b| combine(op, a, b))
+}
+
+/// Combines `parts` pairwise in a fixed tree (identity if empty).
+pub(crate) fn tree<T: Element>(parts: &[T], op: ReduceOp) -> T {
+    match parts.len() {
+        0 => op.identity(),
+        1 => parts[0],
+        n => combine(op, tree(&parts[..n / 2], op), tree(&parts[n / 2..], op)),
+    }
+}
+
+/// `map` then `op` over `x`, in the chunk structure of [`reduce_slice`].
+pub(crate) fn map_reduce_slice<T: Element, U: Element>(
+    x: &[T],
+    map: impl Fn(T) -> U + Sync,
+    op: ReduceOp,
+    exec: Execution,
+) -> U {
+    let one = |c: &[T]| -> U {
+        if op == ReduceOp::Sum {
+            let mut buf = [U::ZERO; 128];
+            let mut parts = Vec::with_capacity(c.len().div_ceil(128));
+            for blk in c.chunks(128) {
+                for (b, &v) in buf.iter_mut().zip(blk) {
+                    *b = map(v);
+                }
+                parts.push(pairwise_sum(&buf[..blk.len()]));
+            }
+            pairwise_sum(&parts)
+        } else {
+            c.iter().map(|&v| map(v)).reduce(|a, b| combine(op, a, b)).unwrap_or(op.identity())
+        }
+    };
+    let parts: Vec<U> = if parallel(exec, x.len()) {
+        x.par_chunks(CHUNK).map(one).collect()
+    } else {
+        x.chunks(CHUNK).map(one).collect()
+    };
+    tree(&parts, op)
+}
+
+/// Inclusive scan of `x` in place with `op` (sequential order, as
+/// `numpy.cumsum` does), continuing from `carry` (`None`: nothing before).
+pub(crate) fn scan_in_place<T: Element>(x: &mut [T], op: ReduceOp, carry: Option<T>, exec: Execution) {
+    let run = |c: &mut [T], mut acc: Option<T>| {
+        for v in c.iter_mut() {
+            let a = acc.map_or(*v, |a| combine(op, a, *v));
+            *v = a;
+            acc = Some(a);
+        }
+    };
+    if !parallel(exec, x.len()) {
+        return run(x, carry);
+    }
+    // Two passes over fixed chunks: chunk totals, then each chunk scanned
+    // from its carry.
+    let totals: Vec<Option<T>> = x.par_chunks(CHUNK).map(|c| fold(c, op)).collect();
+    let mut carries = Vec::with_capacity(totals.len());
+    let mut acc = carry;
+    for t in totals {
+        carries.push(acc);
+        acc = match (acc, t) {
+            (Some(a), Some(t)) => Some(combine(op, a, t)),
+            (a, t) => a.or(t),
+        };
+    }
+    x.par_chunks_mut(CHUNK).zip(carries).for_each(|(c, a)| run(c, a));
+}
+
+/// The position of the first element equal to `arg`'s best under `better`
+/// (NumPy's argmin/argmax: first occurrence; the first NaN wins).
+pub(crate) fn arg_best<T: Element>(x: &[T], better: impl Fn(T, T) -> bool) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, &v) in x.iter().enumerate() {
+        if v.is_nan() {
+            return Some(i);
+        }
+        match best {
+            None => best = Some(i),
+            Some(b) if better(v, x[b]) => best = Some(i),
+            _ => {}
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairwise_matches_exact_small_sums() {
+        for n in [0usize, 1, 7, 8, 9, 127, 128, 129, 1000, 100_000] {
+            let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let want = (n * n.saturating_sub(1) / 2) as f64;
+            assert_eq!(pairwise_sum(&x), want, "n={n}");
+            assert_eq!(reduce_slice(&x, ReduceOp::Sum, Execution::Par), want);
+            assert_eq!(reduce_slice(&x, ReduceOp::Sum, Execution::Seq), want);
+        }
+    }
+
+    #[test]
+    fn pairwise_is_accurate() {
+        // 10^6 copies of 0.1: naive summation drifts by ~1e-6 relative.
+        let x = vec![0.1f64; 1_000_000];
+        let s = reduce_slice(&x, ReduceOp::Sum, Execution::Par);
+        assert!((s - 100_000.0).abs() < 1e-8, "{s}");
+    }
+
+    #[test]
+    fn nan_propagates_through_min_max() {
+        let x = [3.0f64, f64::NAN, 1.0];
+        assert!(reduce_slice(&x, ReduceOp::Min, Execution::Seq).is_nan());
+        assert!(reduce_slice(&x, ReduceOp::Max, Execution::Seq).is_nan());
+        assert_eq!(arg_best(&x, |a, b| a < b), Some(1));
+        assert_eq!(arg_best(&[2, 1, 1, 3], |a: i32, b| a < b), Some(1));
+        assert_eq!(arg_best::<i32>(&[], |a, b| a < b), None);
+    }
+
+    #[test]
+    fn parallel_scan_matches_sequential() {
+        let x: Vec<i64> = (0..300_000).map(|i| i % 7 - 3).collect();
+        let (mut a, mut b) = (x.clone(), x.clone());
+        scan_in_place(&mut a, ReduceOp::Sum, Some(5), Execution::Seq);
+        scan_in_place(&mut b, ReduceOp::Sum, Some(5), Execution::Par);
+        assert_eq!(a, b);
+        let mut c = vec![f64::INFINITY, 2.0, f64::INFINITY];
+        scan_in_place(&mut c, ReduceOp::Min, None, Execution::Seq);
+        assert_eq!(c, [f64::INFINITY, 2.0, 2.0]);
+        assert_eq!(reduce_slice(&[f64::INFINITY; 3], ReduceOp::Min, Execution::Seq), f64::INFINITY);
+    }
+}

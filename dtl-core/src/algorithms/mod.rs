@@ -1,0 +1,536 @@
+//! Distributed algorithms on the 1-D containers ([`DistributedVector`],
+//! [`DistributedArray`], and [`Distributed1D`] they deref to), under every
+//! partition, as methods.
+//!
+//! Semantics are **distributed by default**: `v.reduce(ReduceOp::Sum)` is
+//! the sum of all `global_size` elements (on every rank), `v.find(x)` the
+//! smallest matching *global* index, `v.inclusive_scan(op)` the prefix in
+//! global index order. The `*_local` variants work on this rank's part only.
+//!
+//! | kind | calls | collective? |
+//! | --- | --- | --- |
+//! | element-wise | [`for_each`](Distributed1D::for_each), [`for_each_indexed`](Distributed1D::for_each_indexed), [`transform`](Distributed1D::transform), [`transform_into`](Distributed1D::transform_into), [`fill`](Distributed1D::fill), [`copy_from`](Distributed1D::copy_from), [`iota`](Distributed1D::iota), [`replace`](Distributed1D::replace), [`generate`](Distributed1D::generate) | no (each rank works on its part; call on every rank for the whole container) — `copy_from` between different partitions is collective |
+//! | queries | `find`, `find_if`, `count`, `count_if`, `all_of`, `any_of`, `none_of`, `min_element`, `max_element`, `minmax` | yes |
+//! | reductions | `reduce`, `transform_reduce`, `dot` (and `*_local`) | yes (local variants: no) |
+//! | scans | `inclusive_scan`, `exclusive_scan` (and `*_local`) | yes (local variants: no) |
+//!
+//! A **replicated** container holds every element on every rank: its
+//! queries and reductions are computed from the local copy, without
+//! communication, and scans scan each copy.
+//!
+//! Local work runs on rayon under [`Execution::Par`] (the default, for
+//! parts of at least 65 536 elements) or on the calling thread under
+//! [`Execution::Seq`]; see [`Distributed1D::set_execution`]. Float sums are
+//! pairwise (NumPy's algorithm) inside fixed chunks of 32 768 elements,
+//! combined pairwise, so `Seq` and `Par` give the same bits and the error
+//! grows as O(log n), like `numpy.sum`.
+//!
+//! Collective calls check, with one `MPI_Allreduce` unless collective
+//! checks are off, that every rank passes the same op and container shape;
+//! an op invalid for the dtype (a bitwise op on floats) is an
+//! [`Error::InvalidArgument`] on every rank.
+//!
+//! [`DistributedVector`]: crate::DistributedVector
+//! [`DistributedArray`]: crate::DistributedArray
+
+pub(crate) mod kernels;
+
+use rayon::prelude::*;
+
+use crate::collective::ReduceOp;
+use crate::containers::redistribute::redistribute_1d;
+use crate::containers::Distributed1D;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::partition::{Partition, PartitionSpec};
+use kernels::{arg_best, combine, fold, map_reduce_slice, parallel, reduce_slice, scan_in_place, tree};
+
+/// Where the local work of an algorithm runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Execution {
+    /// On the calling thread.
+    Seq,
+    /// On rayon's thread pool for local parts of at least 65 536 elements
+    /// (smaller parts run on the calling thread). The default.
+    #[default]
+    Par,
+}
+
+impl Execution {
+    /// The policy for a code: 0 = `Seq`, 1 = `Par` (the C and Python
+    /// `EXEC_SEQ` / `EXEC_PAR` values).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the valid codes.
+    pub fn from_code(code: i64) -> Result<Execution> {
+        match code {
+            0 => Ok(Execution::Seq),
+            1 => Ok(Execution::Par),
+            c => Err(Error::InvalidArgument(format!("execution must be EXEC_SEQ (0) or EXEC_PAR (1), got {c}"))),
+        }
+    }
+}
+
+/// A global element position and its value (of `min_element` & co).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Located<T> {
+    /// The global index.
+    pub index: usize,
+    /// The value there.
+    pub value: T,
+}
+
+impl<T: Element> Distributed1D<T> {
+    // ------------------------------------------------------------ policy
+
+    /// The execution policy of this container's algorithms.
+    pub fn execution(&self) -> Execution {
+        self.exec
+    }
+
+    /// Sets the execution policy of this container's algorithms. Local.
+    pub fn set_execution(&mut self, exec: Execution) {
+        self.exec = exec;
+    }
+
+    fn collective(&self, what: &str, op: Option<ReduceOp>, local: Option<Error>) -> Result<()> {
+        let local = local.or_else(|| op.and_then(|o| o.check_for::<T>().err()));
+        self.ctx.agree_or_reject(
+            what,
+            &[
+                ("dtype", T::DTYPE as i64),
+                ("global size", self.global_size() as i64),
+                ("partition", self.part.spec().signature()[0]),
+                ("op", op.map_or(-1, |o| o as i64)),
+            ],
+            local,
+        )
+    }
+
+    /// Whether the local part alone answers a query (one rank, or a
+    /// replicated container).
+    fn local_answers(&self) -> bool {
+        self.ctx.size() == 1 || self.part.is_replicated()
+    }
+
+    // ------------------------------------------------------------ element-wise
+
+    /// Calls `f` on every local element (in parallel under `Par`, so `f`
+    /// must be `Fn + Sync`). Not collective.
+    pub fn for_each(&mut self, f: impl Fn(&mut T) + Sync + Send) {
+        if parallel(self.exec, self.data.len()) {
+            self.data.par_iter_mut().for_each(f);
+        } else {
+            self.data.iter_mut().for_each(f);
+        }
+    }
+
+    /// Calls `f(global_index, &mut element)` on every local element. Not
+    /// collective.
+    pub fn for_each_indexed(&mut self, f: impl Fn(usize, &mut T) + Sync + Send) {
+        let (part, rank) = (&self.part, self.ctx.rank());
+        let g = |l: usize| if part.is_replicated() { l } else { part.local_to_global(rank, l).unwrap_or(usize::MAX) };
+        if parallel(self.exec, self.data.len()) {
+            self.data.par_iter_mut().enumerate().for_each(|(l, x)| f(g(l), x));
+        } else {
+            self.data.iter_mut().enumerate().for_each(|(l, x)| f(g(l), x));
+        }
+    }
+
+    /// Replaces every local element `x` by `f(x)`. Not collective.
+    pub fn transform(&mut self, f: impl Fn(T) -> T + Sync + Send) {
+        self.for_each(|x| *x = f(*x));
+    }
+
+    /// Writes `f(x)` for every element `x` of `self` into `dst`, which must
+    /// have the same global size and partition. Not collective (each rank
+    /// transforms its part).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the layouts differ.
+    pub fn transform_into<U: Element>(
+        &self,
+        dst: &mut Distributed1D<U>,
+        f: impl Fn(T) -> U + Sync + Send,
+    ) -> Result<()> {
+        if self.part != dst.part {
+            return Err(Error::InvalidArgument(format!(
+                "transform: dst must have the same global size and partition as src (src: {} elements, {:?}; \
+                 dst: {} elements, {:?}); redistribute one first",
+                self.global_size(),
+                self.part.spec(),
+                dst.global_size(),
+                dst.part.spec()
+            )));
+        }
+        if parallel(self.exec, self.data.len()) {
+            dst.data.par_iter_mut().zip(self.data.par_iter()).for_each(|(d, &s)| *d = f(s));
+        } else {
+            dst.data.iter_mut().zip(&self.data).for_each(|(d, &s)| *d = f(s));
+        }
+        Ok(())
+    }
+
+    /// Copies every element of `src` (same global size, any partition)
+    /// into `self`, keeping `self`'s partition. Same partition: a local
+    /// copy, not collective. Different partitions: one `MPI_Alltoallv`,
+    /// collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the global sizes differ.
+    pub fn copy_from(&mut self, src: &Distributed1D<T>) -> Result<()> {
+        if src.global_size() != self.global_size() {
+            return Err(Error::InvalidArgument(format!(
+                "copy: src has {} elements, dst {}; they must have the same global size",
+                src.global_size(),
+                self.global_size()
+            )));
+        }
+        if src.part == self.part {
+            self.data.copy_from_slice(&src.data);
+            return Ok(());
+        }
+        let moved = redistribute_1d(&self.ctx, src.data.clone(), &src.part, &self.part, T::ZERO)?;
+        self.data.copy_from_slice(&moved);
+        Ok(())
+    }
+
+    /// Sets element `i` to `start + i` (global index `i`, converted to the
+    /// dtype as `as` does, then added in the dtype's arithmetic — wrapping
+    /// for integers, like NumPy's `np.arange(n).astype(dtype) + start`
+    /// for in-range values; exact up to 2^53). Not collective.
+    pub fn iota(&mut self, start: T) {
+        self.for_each_indexed(|g, x| *x = start.add(T::from_f64(g as f64)));
+    }
+
+    /// Replaces every element equal to `old` by `new` (NaN never equals).
+    /// Not collective.
+    pub fn replace(&mut self, old: T, new: T) {
+        self.for_each(|x| {
+            if *x == old {
+                *x = new
+            }
+        });
+    }
+
+    /// Sets every element to `f(global_index)`. Not collective.
+    pub fn generate(&mut self, f: impl Fn(usize) -> T + Sync + Send) {
+        self.for_each_indexed(|g, x| *x = f(g));
+    }
+
+    // ------------------------------------------------------------ reductions
+
+    /// `op` over this rank's elements (the op's identity if none). Not
+    /// collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a logical or bitwise op on floats.
+    pub fn reduce_local(&self, op: ReduceOp) -> Result<T> {
+        op.check_for::<T>()?;
+        Ok(reduce_slice(&self.data, op, self.exec))
+    }
+
+    /// `op` over all elements, on every rank (the op's identity for an
+    /// empty container). Min/Max propagate NaN like NumPy. Each rank
+    /// reduces its part (pairwise for sums), then the partial results are
+    /// combined in rank order (`MPI_Allgather` of one value per rank), so
+    /// every rank gets the same bits. Collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] (on every rank) for a logical or bitwise
+    /// op on floats; [`Error::Mismatch`] if the ranks pass different ops.
+    pub fn reduce(&self, op: ReduceOp) -> Result<T> {
+        self.collective("reduce", Some(op), None)?;
+        let mine = reduce_slice(&self.data, op, self.exec);
+        self.combine_ranks(mine, op)
+    }
+
+    /// `op` over `map(x)` for every element `x`, on every rank (e.g. a sum
+    /// of squares). Collective, as [`reduce`](Self::reduce).
+    ///
+    /// # Errors
+    /// As for [`reduce`](Self::reduce), for the op on `U`.
+    pub fn transform_reduce<U: Element>(&self, map: impl Fn(T) -> U + Sync, op: ReduceOp) -> Result<U> {
+        let bad = op.check_for::<U>().err();
+        self.collective("transform_reduce", None, bad)?;
+        let mine = map_reduce_slice(&self.data, map, op, self.exec);
+        self.combine_ranks(mine, op)
+    }
+
+    /// `op` over `map(x)` for this rank's elements. Not collective.
+    ///
+    /// # Errors
+    /// As for [`reduce_local`](Self::reduce_local).
+    pub fn transform_reduce_local<U: Element>(&self, map: impl Fn(T) -> U + Sync, op: ReduceOp) -> Result<U> {
+        op.check_for::<U>()?;
+        Ok(map_reduce_slice(&self.data, map, op, self.exec))
+    }
+
+    /// The inner product `sum(self[i] * other[i])` over all elements (a
+    /// pairwise sum of the products), on every rank. `other` must have the
+    /// same global size and partition. Collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] on every rank if the layouts differ.
+    pub fn dot(&self, other: &Distributed1D<T>) -> Result<T> {
+        let bad = (self.part != other.part).then(|| {
+            Error::InvalidArgument(format!(
+                "dot: both containers must have the same global size and partition ({} vs {} elements, {:?} vs {:?})",
+                self.global_size(),
+                other.global_size(),
+                self.part.spec(),
+                other.part.spec()
+            ))
+        });
+        self.collective("dot", None, bad)?;
+        let mine = self.dot_local(other)?;
+        self.combine_ranks(mine, ReduceOp::Sum)
+    }
+
+    /// The inner product over this rank's elements. Not collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the local sizes differ.
+    pub fn dot_local(&self, other: &Distributed1D<T>) -> Result<T> {
+        if self.data.len() != other.data.len() {
+            return Err(Error::InvalidArgument(format!(
+                "dot: local sizes differ ({} vs {})",
+                self.data.len(),
+                other.data.len()
+            )));
+        }
+        let (a, b) = (&self.data[..], &other.data[..]);
+        let prod = |c: (&[T], &[T])| -> T {
+            let mut buf = [T::ZERO; 128];
+            let mut parts = Vec::with_capacity(c.0.len().div_ceil(128));
+            for (x, y) in c.0.chunks(128).zip(c.1.chunks(128)) {
+                for ((o, &p), &q) in buf.iter_mut().zip(x).zip(y) {
+                    *o = p.mul(q);
+                }
+                parts.push(kernels::pairwise_sum(&buf[..x.len()]));
+            }
+            kernels::pairwise_sum(&parts)
+        };
+        let parts: Vec<T> = if parallel(self.exec, a.len()) {
+            a.par_chunks(kernels::CHUNK).zip(b.par_chunks(kernels::CHUNK)).map(prod).collect()
+        } else {
+            a.chunks(kernels::CHUNK).zip(b.chunks(kernels::CHUNK)).map(prod).collect()
+        };
+        Ok(tree(&parts, ReduceOp::Sum))
+    }
+
+    /// Combines one partial result per rank in rank order, skipping ranks
+    /// with no elements (or returns it for a replicated container).
+    fn combine_ranks<U: Element>(&self, mine: U, op: ReduceOp) -> Result<U> {
+        if self.local_answers() {
+            return Ok(mine);
+        }
+        let all = self.ctx.allgather(&[mine])?;
+        let has = self.ctx.allgather(&[u8::from(!self.data.is_empty())])?;
+        let parts: Vec<U> = all.into_iter().zip(has).filter(|&(_, h)| h == 1).map(|(v, _)| v).collect();
+        Ok(parts.into_iter().reduce(|a, b| combine(op, a, b)).unwrap_or(op.identity()))
+    }
+
+    // ------------------------------------------------------------ queries
+
+    /// The smallest global index whose element satisfies `pred`, or `None`
+    /// (on every rank). One `MPI_Allreduce(MIN)`. Collective.
+    pub fn find_if(&self, pred: impl Fn(T) -> bool + Sync) -> Result<Option<usize>> {
+        self.collective("find", None, None)?;
+        let l = if parallel(self.exec, self.data.len()) {
+            self.data.par_iter().position_first(|&x| pred(x))
+        } else {
+            self.data.iter().position(|&x| pred(x))
+        };
+        let mine = match l {
+            Some(l) if self.part.is_replicated() => l as u64,
+            Some(l) => self.part.local_to_global(self.ctx.rank(), l)? as u64,
+            None => u64::MAX,
+        };
+        let best = if self.local_answers() { mine } else { self.ctx.allreduce_scalar(mine, ReduceOp::Min)? };
+        Ok((best != u64::MAX).then_some(best as usize))
+    }
+
+    /// The smallest global index holding `value` (NaN matches nothing), or
+    /// `None`. Collective.
+    pub fn find(&self, value: T) -> Result<Option<usize>> {
+        self.find_if(|x| x == value)
+    }
+
+    /// How many elements satisfy `pred`, on every rank. One
+    /// `MPI_Allreduce(SUM)`. Collective.
+    pub fn count_if(&self, pred: impl Fn(T) -> bool + Sync) -> Result<usize> {
+        self.collective("count", None, None)?;
+        let mine = if parallel(self.exec, self.data.len()) {
+            self.data.par_iter().filter(|&&x| pred(x)).count()
+        } else {
+            self.data.iter().filter(|&&x| pred(x)).count()
+        } as u64;
+        let n = if self.local_answers() { mine } else { self.ctx.allreduce_scalar(mine, ReduceOp::Sum)? };
+        Ok(n as usize)
+    }
+
+    /// How many elements equal `value`. Collective.
+    pub fn count(&self, value: T) -> Result<usize> {
+        self.count_if(|x| x == value)
+    }
+
+    /// True if every element satisfies `pred` (true when empty). Collective.
+    pub fn all_of(&self, pred: impl Fn(T) -> bool + Sync) -> Result<bool> {
+        Ok(self.find_if(|x| !pred(x))?.is_none())
+    }
+
+    /// True if some element satisfies `pred`. Collective.
+    pub fn any_of(&self, pred: impl Fn(T) -> bool + Sync) -> Result<bool> {
+        Ok(self.find_if(pred)?.is_some())
+    }
+
+    /// True if no element satisfies `pred`. Collective.
+    pub fn none_of(&self, pred: impl Fn(T) -> bool + Sync) -> Result<bool> {
+        Ok(self.find_if(pred)?.is_none())
+    }
+
+    /// The first smallest element and its global index, like
+    /// `numpy.argmin` (a NaN counts as smallest: the first NaN wins);
+    /// `None` for an empty container. `MPI_Allgather` of one candidate per
+    /// rank. Collective.
+    pub fn min_element(&self) -> Result<Option<Located<T>>> {
+        self.collective("min_element", None, None)?;
+        self.best(|a, b| a < b)
+    }
+
+    /// The first largest element and its global index, like
+    /// `numpy.argmax` (the first NaN wins). Collective.
+    pub fn max_element(&self) -> Result<Option<Located<T>>> {
+        self.collective("max_element", None, None)?;
+        self.best(|a, b| a > b)
+    }
+
+    /// `(min_element, max_element)`. Collective.
+    pub fn minmax(&self) -> Result<Option<(Located<T>, Located<T>)>> {
+        Ok(self.min_element()?.zip(self.max_element()?))
+    }
+
+    fn best(&self, better: impl Fn(T, T) -> bool + Copy) -> Result<Option<Located<T>>> {
+        let mine = match arg_best(&self.data, better) {
+            Some(l) => {
+                let g = if self.part.is_replicated() { l } else { self.part.local_to_global(self.ctx.rank(), l)? };
+                Some(Located { index: g, value: self.data[l] })
+            }
+            None => None,
+        };
+        if self.local_answers() {
+            return Ok(mine);
+        }
+        let idx = self.ctx.allgather(&[mine.map_or(u64::MAX, |m| m.index as u64)])?;
+        let val = self.ctx.allgather(&[mine.map_or(T::ZERO, |m| m.value)])?;
+        let mut cands: Vec<Located<T>> = idx
+            .into_iter()
+            .zip(val)
+            .filter(|&(i, _)| i != u64::MAX)
+            .map(|(i, v)| Located { index: i as usize, value: v })
+            .collect();
+        cands.sort_by_key(|c| c.index);
+        let values: Vec<T> = cands.iter().map(|c| c.value).collect();
+        Ok(arg_best(&values, better).map(|k| cands[k]))
+    }
+
+    // ------------------------------------------------------------ scans
+
+    /// Inclusive scan of this rank's part in place (`op` over the local
+    /// elements up to and including each). Not collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a logical or bitwise op on floats.
+    pub fn inclusive_scan_local(&mut self, op: ReduceOp) -> Result<()> {
+        op.check_for::<T>()?;
+        scan_in_place(&mut self.data, op, None, self.exec);
+        Ok(())
+    }
+
+    /// Exclusive scan of this rank's part in place: element `l` becomes
+    /// `op` over the local elements before it (`init` for the first). Not
+    /// collective.
+    ///
+    /// # Errors
+    /// As for [`inclusive_scan_local`](Self::inclusive_scan_local).
+    pub fn exclusive_scan_local(&mut self, op: ReduceOp, init: T) -> Result<()> {
+        op.check_for::<T>()?;
+        exclusive_in_place(&mut self.data, op, init, self.exec);
+        Ok(())
+    }
+
+    /// Inclusive scan in global index order, in place: element `i` becomes
+    /// `op` over elements `0..=i` (sequential order, as `numpy.cumsum`).
+    /// Contiguous partitions (block, weighted): a local scan, then an
+    /// `MPI_Allgather` of the rank totals to offset each part. Cyclic and
+    /// block-cyclic: the same on a block copy (two `MPI_Alltoallv`).
+    /// Replicated: each rank scans its copy. Collective.
+    ///
+    /// # Errors
+    /// As for [`reduce`](Self::reduce).
+    pub fn inclusive_scan(&mut self, op: ReduceOp) -> Result<()> {
+        self.collective("inclusive_scan", Some(op), None)?;
+        self.global_scan(op, None)
+    }
+
+    /// Exclusive scan in global index order, in place: element `i` becomes
+    /// `op` over elements `0..i`, element 0 becomes `init`. Collective (as
+    /// [`inclusive_scan`](Self::inclusive_scan)).
+    ///
+    /// # Errors
+    /// As for [`reduce`](Self::reduce).
+    pub fn exclusive_scan(&mut self, op: ReduceOp, init: T) -> Result<()> {
+        self.collective("exclusive_scan", Some(op), None)?;
+        self.global_scan(op, Some(init))
+    }
+
+    fn global_scan(&mut self, op: ReduceOp, init: Option<T>) -> Result<()> {
+        let exec = self.exec;
+        // `carry`: op over everything before this part (None: nothing).
+        let scan_part = |data: &mut [T], carry: Option<T>| match init {
+            None => scan_in_place(data, op, carry, exec),
+            Some(_) => exclusive_in_place(data, op, carry.or(init).unwrap_or(op.identity()), exec),
+        };
+        if self.local_answers() {
+            scan_part(&mut self.data, init);
+            return Ok(());
+        }
+        let contiguous = self.part.is_contiguous();
+        let (ctx, part) = (self.ctx.clone(), self.part.clone());
+        let block = PartitionSpec::Block.layout(self.global_size(), ctx.size())?;
+        let mut data = if contiguous {
+            std::mem::take(&mut self.data)
+        } else {
+            redistribute_1d(&ctx, self.data.clone(), &part, &block, T::ZERO)?
+        };
+        // Rank totals, combined in rank (= global) order into each rank's carry.
+        let totals = ctx.allgather(&[fold(&data, op).unwrap_or(op.identity())])?;
+        let has = ctx.allgather(&[u8::from(!data.is_empty())])?;
+        let carry = totals[..ctx.rank()]
+            .iter()
+            .zip(&has)
+            .filter(|&(_, &h)| h == 1)
+            .fold(init, |a, (&t, _)| Some(a.map_or(t, |a| combine(op, a, t))));
+        scan_part(&mut data, carry);
+        if contiguous {
+            self.data = data;
+        } else {
+            let back = redistribute_1d(&ctx, data, &block, &part, T::ZERO)?;
+            self.data.copy_from_slice(&back);
+        }
+        Ok(())
+    }
+}
+
+/// Exclusive scan in place: element `k` becomes `init op x[0] op … op
+/// x[k-1]` (element 0 becomes `init`).
+fn exclusive_in_place<T: Element>(x: &mut [T], op: ReduceOp, init: T, exec: Execution) {
+    if x.is_empty() {
+        return;
+    }
+    // [x0, …, xn-1] -> [init, x0, …, xn-2], then an inclusive scan.
+    x.rotate_right(1);
+    x[0] = init;
+    scan_in_place(x, op, None, exec);
+}
