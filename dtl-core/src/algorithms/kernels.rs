@@ -1,6 +1,8 @@
 //! Local kernels of the algorithms: pairwise summation, NaN-aware folds,
 //! chunked parallel execution on rayon. Pure (no MPI).
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use super::Execution;
@@ -59,25 +61,47 @@ pub(crate) fn pairwise_sum<T: Element>(x: &[T]) -> T {
     pairwise_sum(&x[..half]).add(pairwise_sum(&x[half..]))
 }
 
-/// `op` over `x` (its identity if empty): pairwise for sums, a NaN-aware
-/// fold otherwise; in chunks of [`CHUNK`] combined pairwise, on rayon
-/// when `exec` says so.
-pub(crate) fn reduce_slice<T: Element>(x: &[T], op: ReduceOp, exec: Execution) -> T {
-    let one = |c: &[T]| -> T {
-        match op {
-            ReduceOp::Sum => pairwise_sum(c),
-            _ => fold(c, op).unwrap_or(op.identity()),
-        }
-    };
-    if x.len() <= CHUNK {
-        return one(x);
-    }
-    let parts: Vec<T> = if parallel(exec, x.len()) {
-        x.par_chunks(CHUNK).map(one).collect()
+/// Runs `one` on the fixed chunks `0..n` in steps of [`CHUNK`] (on rayon
+/// when `exec` says so) and combines the chunk results pairwise with `op`
+/// (its identity if `n == 0`).
+pub(crate) fn chunked<U: Element>(
+    n: usize,
+    op: ReduceOp,
+    exec: Execution,
+    one: impl Fn(Range<usize>) -> U + Sync,
+) -> U {
+    let chunk = |k: usize| one(k * CHUNK..((k + 1) * CHUNK).min(n));
+    let chunks = n.div_ceil(CHUNK);
+    let parts: Vec<U> = if parallel(exec, n) {
+        (0..chunks).into_par_iter().map(chunk).collect()
     } else {
-        x.chunks(CHUNK).map(one).collect()
+        (0..chunks).map(chunk).collect()
     };
     tree(&parts, op)
+}
+
+/// The pairwise sum of `f(0), …, f(n-1)`, computed 128 values at a time
+/// (no allocation of `n` values).
+pub(crate) fn pairwise_sum_of<U: Element>(n: usize, f: impl Fn(usize) -> U) -> U {
+    let mut buf = [U::ZERO; 128];
+    let mut parts = Vec::with_capacity(n.div_ceil(128));
+    for start in (0..n).step_by(128) {
+        let len = 128.min(n - start);
+        for (k, b) in buf[..len].iter_mut().enumerate() {
+            *b = f(start + k);
+        }
+        parts.push(pairwise_sum(&buf[..len]));
+    }
+    pairwise_sum(&parts)
+}
+
+/// `op` over `x` (its identity if empty): pairwise for sums, a NaN-aware
+/// fold otherwise, in [`chunked`] structure.
+pub(crate) fn reduce_slice<T: Element>(x: &[T], op: ReduceOp, exec: Execution) -> T {
+    chunked(x.len(), op, exec, |r| match op {
+        ReduceOp::Sum => pairwise_sum(&x[r]),
+        _ => fold(&x[r], op).unwrap_or(op.identity()),
+    })
 }
 
 /// `op` folded left to right, `None` if `x` is empty. Starting from the
@@ -103,27 +127,13 @@ pub(crate) fn map_reduce_slice<T: Element, U: Element>(
     op: ReduceOp,
     exec: Execution,
 ) -> U {
-    let one = |c: &[T]| -> U {
-        if op == ReduceOp::Sum {
-            let mut buf = [U::ZERO; 128];
-            let mut parts = Vec::with_capacity(c.len().div_ceil(128));
-            for blk in c.chunks(128) {
-                for (b, &v) in buf.iter_mut().zip(blk) {
-                    *b = map(v);
-                }
-                parts.push(pairwise_sum(&buf[..blk.len()]));
-            }
-            pairwise_sum(&parts)
-        } else {
-            c.iter().map(|&v| map(v)).reduce(|a, b| combine(op, a, b)).unwrap_or(op.identity())
+    chunked(x.len(), op, exec, |r| {
+        let c = &x[r];
+        match op {
+            ReduceOp::Sum => pairwise_sum_of(c.len(), |k| map(c[k])),
+            _ => c.iter().map(|&v| map(v)).reduce(|a, b| combine(op, a, b)).unwrap_or(op.identity()),
         }
-    };
-    let parts: Vec<U> = if parallel(exec, x.len()) {
-        x.par_chunks(CHUNK).map(one).collect()
-    } else {
-        x.chunks(CHUNK).map(one).collect()
-    };
-    tree(&parts, op)
+    })
 }
 
 /// Inclusive scan of `x` in place with `op` (sequential order, as

@@ -43,7 +43,7 @@ use crate::containers::Distributed1D;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::partition::{Partition, PartitionSpec};
-use kernels::{arg_best, combine, fold, map_reduce_slice, parallel, reduce_slice, scan_in_place, tree};
+use kernels::{arg_best, combine, fold, map_reduce_slice, parallel, reduce_slice, scan_in_place};
 
 /// Where the local work of an algorithm runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,7 +129,7 @@ impl<T: Element> Distributed1D<T> {
     /// collective.
     pub fn for_each_indexed(&mut self, f: impl Fn(usize, &mut T) + Sync + Send) {
         let (part, rank) = (&self.part, self.ctx.rank());
-        let g = |l: usize| if part.is_replicated() { l } else { part.local_to_global(rank, l).unwrap_or(usize::MAX) };
+        let g = |l: usize| part.local_to_global(rank, l).unwrap_or(usize::MAX);
         if parallel(self.exec, self.data.len()) {
             self.data.par_iter_mut().enumerate().for_each(|(l, x)| f(g(l), x));
         } else {
@@ -300,23 +300,10 @@ impl<T: Element> Distributed1D<T> {
             )));
         }
         let (a, b) = (&self.data[..], &other.data[..]);
-        let prod = |c: (&[T], &[T])| -> T {
-            let mut buf = [T::ZERO; 128];
-            let mut parts = Vec::with_capacity(c.0.len().div_ceil(128));
-            for (x, y) in c.0.chunks(128).zip(c.1.chunks(128)) {
-                for ((o, &p), &q) in buf.iter_mut().zip(x).zip(y) {
-                    *o = p.mul(q);
-                }
-                parts.push(kernels::pairwise_sum(&buf[..x.len()]));
-            }
-            kernels::pairwise_sum(&parts)
-        };
-        let parts: Vec<T> = if parallel(self.exec, a.len()) {
-            a.par_chunks(kernels::CHUNK).zip(b.par_chunks(kernels::CHUNK)).map(prod).collect()
-        } else {
-            a.chunks(kernels::CHUNK).zip(b.chunks(kernels::CHUNK)).map(prod).collect()
-        };
-        Ok(tree(&parts, ReduceOp::Sum))
+        Ok(kernels::chunked(a.len(), ReduceOp::Sum, self.exec, |r| {
+            let (x, y) = (&a[r.clone()], &b[r]);
+            kernels::pairwise_sum_of(x.len(), |k| x[k].mul(y[k]))
+        }))
     }
 
     /// Combines one partial result per rank in rank order, skipping ranks
@@ -325,10 +312,8 @@ impl<T: Element> Distributed1D<T> {
         if self.local_answers() {
             return Ok(mine);
         }
-        let all = self.ctx.allgather(&[mine])?;
-        let has = self.ctx.allgather(&[u8::from(!self.data.is_empty())])?;
-        let parts: Vec<U> = all.into_iter().zip(has).filter(|&(_, h)| h == 1).map(|(v, _)| v).collect();
-        Ok(parts.into_iter().reduce(|a, b| combine(op, a, b)).unwrap_or(op.identity()))
+        let parts = partials(&self.ctx, (!self.data.is_empty()).then_some(mine))?;
+        Ok(parts.into_iter().flatten().reduce(|a, b| combine(op, a, b)).unwrap_or(op.identity()))
     }
 
     // ------------------------------------------------------------ queries
@@ -343,8 +328,7 @@ impl<T: Element> Distributed1D<T> {
             self.data.iter().position(|&x| pred(x))
         };
         let mine = match l {
-            Some(l) if self.part.is_replicated() => l as u64,
-            Some(l) => self.part.local_to_global(self.ctx.rank(), l)? as u64,
+            Some(l) => self.to_global(l)? as u64,
             None => u64::MAX,
         };
         let best = if self.local_answers() { mine } else { self.ctx.allreduce_scalar(mine, ReduceOp::Min)? };
@@ -413,10 +397,7 @@ impl<T: Element> Distributed1D<T> {
 
     fn best(&self, better: impl Fn(T, T) -> bool + Copy) -> Result<Option<Located<T>>> {
         let mine = match arg_best(&self.data, better) {
-            Some(l) => {
-                let g = if self.part.is_replicated() { l } else { self.part.local_to_global(self.ctx.rank(), l)? };
-                Some(Located { index: g, value: self.data[l] })
-            }
+            Some(l) => Some(Located { index: self.to_global(l)?, value: self.data[l] }),
             None => None,
         };
         if self.local_answers() {
@@ -490,37 +471,44 @@ impl<T: Element> Distributed1D<T> {
         // `carry`: op over everything before this part (None: nothing).
         let scan_part = |data: &mut [T], carry: Option<T>| match init {
             None => scan_in_place(data, op, carry, exec),
-            Some(_) => exclusive_in_place(data, op, carry.or(init).unwrap_or(op.identity()), exec),
+            Some(_) => exclusive_in_place(data, op, carry.unwrap_or(op.identity()), exec),
         };
         if self.local_answers() {
             scan_part(&mut self.data, init);
             return Ok(());
         }
-        let contiguous = self.part.is_contiguous();
-        let (ctx, part) = (self.ctx.clone(), self.part.clone());
-        let block = PartitionSpec::Block.layout(self.global_size(), ctx.size())?;
-        let mut data = if contiguous {
-            std::mem::take(&mut self.data)
+        // Contiguous layouts scan in place; the others scan a block copy.
+        let mut block = if self.part.is_contiguous() {
+            None
         } else {
-            redistribute_1d(&ctx, self.data.clone(), &part, &block, T::ZERO)?
+            let layout = PartitionSpec::Block.layout(self.global_size(), self.ctx.size())?;
+            let copy = redistribute_1d(&self.ctx, self.data.clone(), &self.part, &layout, T::ZERO)?;
+            Some((layout, copy))
+        };
+        let data = match &mut block {
+            Some((_, copy)) => copy,
+            None => &mut self.data,
         };
         // Rank totals, combined in rank (= global) order into each rank's carry.
-        let totals = ctx.allgather(&[fold(&data, op).unwrap_or(op.identity())])?;
-        let has = ctx.allgather(&[u8::from(!data.is_empty())])?;
-        let carry = totals[..ctx.rank()]
-            .iter()
-            .zip(&has)
-            .filter(|&(_, &h)| h == 1)
-            .fold(init, |a, (&t, _)| Some(a.map_or(t, |a| combine(op, a, t))));
-        scan_part(&mut data, carry);
-        if contiguous {
-            self.data = data;
-        } else {
-            let back = redistribute_1d(&ctx, data, &block, &part, T::ZERO)?;
+        let totals = partials(&self.ctx, fold(data, op))?;
+        let carry =
+            totals[..self.ctx.rank()].iter().flatten().fold(init, |a, &t| Some(a.map_or(t, |a| combine(op, a, t))));
+        scan_part(data, carry);
+        if let Some((layout, copy)) = block {
+            // Back into the exposed buffer (its address must not change).
+            let back = redistribute_1d(&self.ctx, copy, &layout, &self.part, T::ZERO)?;
             self.data.copy_from_slice(&back);
         }
         Ok(())
     }
+}
+
+/// Every rank's partial result in rank order (`None` for a rank with
+/// nothing to contribute): one `MPI_Allgather` of `[value, flag]`.
+/// Collective.
+fn partials<U: Element>(ctx: &crate::Context, mine: Option<U>) -> Result<Vec<Option<U>>> {
+    let all = ctx.allgather(&[mine.unwrap_or(U::ZERO), if mine.is_some() { U::ONE } else { U::ZERO }])?;
+    Ok(all.chunks(2).map(|p| (p[1] == U::ONE).then_some(p[0])).collect())
 }
 
 /// Exclusive scan in place: element `k` becomes `init op x[0] op … op

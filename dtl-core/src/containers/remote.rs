@@ -42,7 +42,7 @@
 use super::Distributed1D;
 use crate::element::Element;
 use crate::error::Result;
-use crate::partition::{bounds, Partition};
+use crate::partition::Partition;
 
 impl<T: Element> Distributed1D<T> {
     /// The element at global index `i`, whichever rank owns it. Not
@@ -79,19 +79,15 @@ impl<T: Element> Distributed1D<T> {
     /// # Errors
     /// As for [`get`](Self::get).
     pub fn set(&mut self, i: usize, value: T) -> Result<()> {
-        let n = self.global_size();
-        if i >= n {
-            return Err(bounds(i, n));
-        }
+        let (owner, l) = self.part.global_to_local(i)?;
         if self.part.is_replicated() {
-            self.data[i] = value;
+            self.data[l] = value;
             let me = self.ctx.rank();
             for r in (0..self.ctx.size()).filter(|&r| r != me) {
-                self.remote.put(r, i, value)?;
+                self.remote.put(r, l, value)?;
             }
             return Ok(());
         }
-        let (owner, l) = self.part.global_to_local(i)?;
         if owner == self.ctx.rank() {
             self.data[l] = value;
             return Ok(());

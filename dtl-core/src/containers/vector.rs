@@ -15,7 +15,7 @@ fn expose<T: Element>(ctx: &Context, data: &mut Vec<T>) -> Result<Exposure> {
     let bytes = std::mem::size_of_val(data.as_slice());
     // SAFETY: the buffer is owned by the container that stores the returned
     // exposure; it is detached (the exposure dropped) before the buffer is
-    // freed or replaced (field order of `Distributed1D`, and `rebuild`).
+    // freed or replaced (field order of `Distributed1D`, and `relayout`).
     unsafe { Exposure::new(ctx, data.as_mut_ptr().cast(), bytes) }
 }
 
@@ -52,14 +52,15 @@ impl<T: Element> Distributed1D<T> {
         Ok(Distributed1D { remote, ctx: ctx.clone(), part, data, exec: Execution::default() })
     }
 
-    /// Replaces the local part by `f(old part)` under the layout `part`
-    /// (for `redistribute` and `resize`): detaches the old part from the
-    /// RMA window first, and exposes the new one. Collective.
-    pub(crate) fn rebuild(&mut self, part: Layout, f: impl FnOnce(Vec<T>) -> Result<Vec<T>>) -> Result<()> {
+    /// Moves the elements to the layout `new` (`redistribute_1d`, new
+    /// elements set to `fill`), for `redistribute` and `resize`: detaches
+    /// the old local part from the RMA window first, and exposes the new
+    /// one. Collective.
+    pub(crate) fn relayout(&mut self, new: Layout, fill: T) -> Result<()> {
         self.remote = Exposure::Unavailable("the container is being rebuilt by a failed collective call".into());
         let old = std::mem::take(&mut self.data);
-        self.data = f(old)?;
-        self.part = part;
+        self.data = redistribute_1d(&self.ctx, old, &self.part, &new, fill)?;
+        self.part = new;
         self.remote = expose(&self.ctx, &mut self.data)?;
         Ok(())
     }
@@ -249,8 +250,7 @@ impl<T: Element> Distributed1D<T> {
             layout.as_ref().err().cloned(),
         )?;
         let new = layout?;
-        let (ctx, old) = (self.ctx.clone(), self.part.clone());
-        self.rebuild(new.clone(), |data| redistribute_1d(&ctx, data, &old, &new, T::ZERO))
+        self.relayout(new, T::ZERO)
     }
 }
 
@@ -312,8 +312,7 @@ impl<T: Element> DistributedVector<T> {
             other => other,
         };
         let new = spec.layout(n, ctx.size())?;
-        let old = self.0.part.clone();
-        self.0.rebuild(new.clone(), |data| redistribute_1d(&ctx, data, &old, &new, value))
+        self.0.relayout(new, value)
     }
 
     /// [`resize_with`](Self::resize_with) with zero for new elements.
