@@ -4,7 +4,8 @@
 Each rank fills its block of a 1000-element distributed vector with the
 global indices of its elements, sums it locally, and ``dtl.allreduce`` adds
 the local sums. The total must be 0 + 1 + ... + 999 = 999 * 1000 / 2 on
-every rank; the script exits with status 1 if it is not.
+every rank, and ``vec.get(N - 1)`` (a one-sided read from the last rank)
+must be N - 1; the script exits with status 1 otherwise.
 
     mpirun -np 4 python examples/python/quickstart.py
 """
@@ -34,8 +35,13 @@ with dtl.Context() as ctx:
 
     expected = (N - 1) * N // 2  # 499500, exact in float64
     ok = global_sum == expected  # the same result on every rank
+
+    # One-sided read of the last element, owned by the last rank (MPI_Get).
+    last = vec.get(N - 1)
+    ctx.barrier()  # nobody drops vec while another rank may still read it
+    ok = ok and last == N - 1
     if ctx.is_root:
         print(f"Global sum: {global_sum}")
-        print(f"Expected:   {expected} -> {'OK' if ok else 'WRONG'}")
+        print(f"Expected:   {expected}; vec.get({N - 1}) = {last} -> {'OK' if ok else 'WRONG'}")
 
 sys.exit(0 if ok else 1)

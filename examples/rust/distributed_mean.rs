@@ -14,6 +14,10 @@
 //! * **Dot product**: `a[i] = i`, `b[i] = 2`, so `a·b = N·(N-1)` exactly
 //!   (every partial sum is an integer below 2^53, hence exact in `f64`).
 //!
+//! * **The same with dtl's algorithms**: `iota`, `dot` and `reduce` (see
+//!   `dtl_core::algorithms`) must give the same answers, and the one-sided
+//!   `get(N - 1)` must read `N - 1` from the last rank on every rank.
+//!
 //! Rank 0 prints the results; any mismatch exits with status 1.
 //!
 //! ```text
@@ -94,12 +98,27 @@ fn run(ctx: &Context) -> Result<(), String> {
     if dot != exact {
         return Err(format!("rank {}: dot product {dot} != N*(N-1) = {exact}", ctx.rank()));
     }
+
+    // ---- the same with dtl's algorithms and one-sided access
+    let mut c = DistributedVector::<f64>::new(ctx, N).map_err(err)?;
+    c.iota(0.0); // c[i] = i, on every rank's part
+    let dot2 = c.dot(&b).map_err(err)?; // collective: pairwise local sums, combined in rank order
+    let mean2 = v.reduce(ReduceOp::Sum).map_err(err)? / n;
+    let last = c.get(N - 1).map_err(err)?; // one-sided: an MPI_Get from the last rank
+    ctx.barrier().map_err(err)?; // nobody drops `c` while another rank still reads it
+    if dot2 != exact || rel(mean2, serial) > 1e-9 || last != (N - 1) as f64 {
+        return Err(format!(
+            "rank {}: algorithms gave dot {dot2} (want {exact}), mean {mean2} (want {serial}), c[N-1] = {last}",
+            ctx.rank()
+        ));
+    }
     let dt = Environment::wtime() - t0;
 
     if ctx.is_root() {
         println!("distributed_mean on {} rank(s), N = {N}", ctx.size());
         println!("  mean of 2 + sin(0.001 i) = {mean:.12} (serial {serial:.12}, closed form {closed:.12})");
         println!("  dot(i, 2) = {dot:.0} = N*(N-1) exactly");
+        println!("  the same with iota/dot/reduce, and get(N-1) = {last}: agree");
         println!("  ok ({dt:.3} s)");
     }
     Ok(())
