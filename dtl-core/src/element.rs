@@ -141,6 +141,14 @@ pub trait Element:
     fn truthy(self) -> bool;
     /// Is this value NaN (always false for integers)?
     fn is_nan(self) -> bool;
+    /// A bijection onto `u64` that preserves the numeric order: `a < b`
+    /// implies `a.order_key() < b.order_key()`; `-0.0` maps just below
+    /// `0.0`; NaNs map outside the numbers (positive ones above `+inf`,
+    /// negative ones below `-inf`), so callers sorting floats set NaNs
+    /// apart first. Used by the radix sort.
+    fn order_key(self) -> u64;
+    /// The inverse of [`order_key`](Element::order_key).
+    fn from_order_key(k: u64) -> Self;
 }
 
 /// Bitwise operations used by [`Element::bit_op`].
@@ -173,11 +181,29 @@ macro_rules! int_element {
             }
             fn truthy(self) -> bool { self != 0 }
             fn is_nan(self) -> bool { false }
+            fn order_key(self) -> u64 {
+                // Signed: flip the sign bit of the sign-extended value.
+                if <$t>::MIN == 0 { self as u64 } else { (self as i64 as u64) ^ (1 << 63) }
+            }
+            fn from_order_key(k: u64) -> Self {
+                if <$t>::MIN == 0 { k as $t } else { (k ^ (1 << 63)) as i64 as $t }
+            }
         }
     )*};
 }
 int_element!(i8 => Int8, i16 => Int16, i32 => Int32, i64 => Int64,
              u8 => UInt8, u16 => UInt16, u32 => UInt32, u64 => UInt64);
+
+/// The unsigned integer type of a float's bits.
+trait Bits {
+    type U;
+}
+impl Bits for f32 {
+    type U = u32;
+}
+impl Bits for f64 {
+    type U = u64;
+}
 
 macro_rules! float_element {
     ($($t:ty => $d:ident),*) => {$(
@@ -196,6 +222,17 @@ macro_rules! float_element {
             fn bit_op(self, _o: Self, _op: BitOp) -> Option<Self> { None }
             fn truthy(self) -> bool { self != 0.0 }
             fn is_nan(self) -> bool { <$t>::is_nan(self) }
+            fn order_key(self) -> u64 {
+                // Negative: every bit flipped; positive: the sign bit set.
+                let bits = self.to_bits();
+                let sign = (-0.0 as $t).to_bits();
+                (if bits & sign != 0 { !bits } else { bits | sign }) as u64
+            }
+            fn from_order_key(k: u64) -> Self {
+                let sign = (-0.0 as $t).to_bits();
+                let k = k as u64 as <$t as Bits>::U;
+                <$t>::from_bits(if k & sign != 0 { k & !sign } else { !k })
+            }
         }
     )*};
 }
@@ -283,5 +320,27 @@ mod tests {
         assert!(<f64 as Element>::MAX_VALUE.is_infinite());
         assert_eq!(5u8.bit_op(3, BitOp::Xor), Some(6));
         assert_eq!(1.0f32.bit_op(1.0, BitOp::And), None);
+    }
+
+    #[test]
+    fn order_keys_preserve_order_and_invert() {
+        fn check<T: Element>(sorted: &[T]) {
+            for w in sorted.windows(2) {
+                assert!(w[0].order_key() < w[1].order_key(), "{:?} < {:?}", w[0], w[1]);
+            }
+            for &x in sorted {
+                assert_eq!(T::from_order_key(x.order_key()).order_key(), x.order_key(), "{x:?}");
+            }
+        }
+        check(&[i8::MIN, -1, 0, 1, i8::MAX]);
+        check(&[i64::MIN, -5, 0, 7, i64::MAX]);
+        check(&[0u16, 1, 300, u16::MAX]);
+        check(&[0u64, 1, 1 << 63, u64::MAX]);
+        let f = [f64::NEG_INFINITY, -f64::MAX, -1.5, -f64::MIN_POSITIVE, -0.0, 0.0, 1e-300, 2.0, f64::INFINITY];
+        check(&f);
+        check(&[f32::NEG_INFINITY, -f32::MAX, -1.5, -0.0, 0.0, f32::MIN_POSITIVE, 2.0, f32::INFINITY]);
+        assert!(f64::NAN.order_key() > f64::INFINITY.order_key());
+        assert!(f64::from_order_key(f64::NAN.order_key()).is_nan());
+        assert_eq!((-0.0f64).order_key() + 1, 0.0f64.order_key());
     }
 }
