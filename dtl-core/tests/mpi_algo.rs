@@ -32,6 +32,8 @@ fn all_tests() -> Suite {
     s.add("algo::copy_between_partitions", t_copy);
     s.add("algo::errors_on_every_rank", t_errors);
     s.add("algo::seq_equals_par", t_seq_par);
+    s.add("algo::deterministic_reduce_is_rank_independent", t_deterministic::<f64>);
+    s.add("algo::deterministic_reduce_is_rank_independent<f32>", t_deterministic::<f32>);
     s
 }
 
@@ -74,7 +76,7 @@ fn t_reduce<T: Element>(ctx: &Context) {
                     continue;
                 }
                 let want = model_reduce(&g, op);
-                let got = v.reduce(op).unwrap();
+                let got = v.reduce_deterministic(op).unwrap();
                 if T::DTYPE.is_float() && op == ReduceOp::Prod && n > 40 {
                     // Overflows to inf on one rank and meets a 0 on another:
                     // inf * 0 = NaN there, 0 sequentially. Order-dependent by IEEE.
@@ -278,4 +280,38 @@ fn t_seq_par(ctx: &Context) {
     a.inclusive_scan(ReduceOp::Max).unwrap();
     b.inclusive_scan(ReduceOp::Max).unwrap();
     check_eq!(a.gather_all().unwrap(), b.gather_all().unwrap(), "scan max");
+}
+
+/// `reduce_deterministic` gives the bits one process gets (a one-rank
+/// context over the same global data), at every np and partition, for
+/// data whose sum depends on the order of additions.
+fn t_deterministic<T: Element>(ctx: &Context) {
+    let me = Context::self_only().unwrap();
+    for n in [0usize, 1, 100, 32_768, 32_769, 100_003, 250_000] {
+        // Magnitudes from 1e-8 to 1e8 with both signs: rounding is order-dependent.
+        let g: Vec<T> = (0..n)
+            .map(|i| {
+                let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+                let mag = 10f64.powi((h % 17) as i32 - 8);
+                T::from_f64(if h % 2 == 0 { mag * 1.37 } else { -mag * 0.73 })
+            })
+            .collect();
+        let serial = DistributedVector::from_global(&me, &g).unwrap();
+        for op in [ReduceOp::Sum, ReduceOp::Prod, ReduceOp::Min, ReduceOp::Max] {
+            let want = serial.reduce(op).unwrap();
+            for (name, spec) in specs(n, ctx.size()) {
+                for exec in [Execution::Seq, Execution::Par] {
+                    let mut v = DistributedVector::from_global_with(ctx, &g, &spec).unwrap();
+                    v.set_execution(exec);
+                    let got = v.reduce_deterministic(op).unwrap();
+                    check!(
+                        got == want || (got.is_nan() && want.is_nan()),
+                        "{name} n={n} {op} {exec:?}: {got:?} != one process's {want:?}"
+                    );
+                }
+            }
+        }
+    }
+    let ints = DistributedVector::<i64>::from_global(ctx, &[5, -3, 9]).unwrap();
+    check_eq!(ints.reduce_deterministic(ReduceOp::Sum).unwrap(), 11, "integers");
 }

@@ -98,10 +98,16 @@ pub(crate) fn pairwise_sum_of<U: Element>(n: usize, f: impl Fn(usize) -> U) -> U
 /// `op` over `x` (its identity if empty): pairwise for sums, a NaN-aware
 /// fold otherwise, in [`chunked`] structure.
 pub(crate) fn reduce_slice<T: Element>(x: &[T], op: ReduceOp, exec: Execution) -> T {
-    chunked(x.len(), op, exec, |r| match op {
-        ReduceOp::Sum => pairwise_sum(&x[r]),
-        _ => fold(&x[r], op).unwrap_or(op.identity()),
-    })
+    chunked(x.len(), op, exec, |r| reduce_chunk(&x[r], op))
+}
+
+/// `op` over one chunk (its identity if empty): pairwise for sums, a
+/// NaN-aware fold otherwise.
+pub(crate) fn reduce_chunk<T: Element>(x: &[T], op: ReduceOp) -> T {
+    match op {
+        ReduceOp::Sum => pairwise_sum(x),
+        _ => fold(x, op).unwrap_or(op.identity()),
+    }
 }
 
 /// `op` folded left to right, `None` if `x` is empty. Starting from the

@@ -11,7 +11,7 @@
 //! | --- | --- | --- |
 //! | element-wise | [`for_each`](Distributed1D::for_each), [`for_each_indexed`](Distributed1D::for_each_indexed), [`transform`](Distributed1D::transform), [`transform_into`](Distributed1D::transform_into), [`fill`](Distributed1D::fill), [`copy_from`](Distributed1D::copy_from), [`iota`](Distributed1D::iota), [`replace`](Distributed1D::replace), [`generate`](Distributed1D::generate) | no (each rank works on its part; call on every rank for the whole container) — `copy_from` between different partitions is collective |
 //! | queries | `find`, `find_if`, `count`, `count_if`, `all_of`, `any_of`, `none_of`, `min_element`, `max_element`, `minmax` | yes |
-//! | reductions | `reduce`, `transform_reduce`, `dot` (and `*_local`) | yes (local variants: no) |
+//! | reductions | `reduce`, [`reduce_deterministic`](Distributed1D::reduce_deterministic), `transform_reduce`, `dot` (and `*_local`) | yes (local variants: no) |
 //! | scans | `inclusive_scan`, `exclusive_scan` (and `*_local`) | yes (local variants: no) |
 //! | sorting | [`sort`](Distributed1D::sort), [`stable_sort`](Distributed1D::stable_sort), [`is_sorted`](Distributed1D::is_sorted), [`sort_local`](Distributed1D::sort_local) | yes (`sort_local`: no) |
 //! | order statistics | [`nth_element`](Distributed1D::nth_element), [`median`](Distributed1D::median), [`percentile`](Distributed1D::percentile) | yes |
@@ -25,7 +25,11 @@
 //! [`Execution::Seq`]; see [`Distributed1D::set_execution`]. Float sums are
 //! pairwise (NumPy's algorithm) inside fixed chunks of 32 768 elements,
 //! combined pairwise, so `Seq` and `Par` give the same bits and the error
-//! grows as O(log n), like `numpy.sum`.
+//! grows as O(log n), like `numpy.sum`. The rank results are combined in
+//! rank order, so the bits are the same on every rank and from run to run
+//! but may change with the number of ranks or the partition;
+//! [`reduce_deterministic`](Distributed1D::reduce_deterministic) gives the
+//! one-process bits at any number of ranks, for a small extra cost.
 //!
 //! Collective calls check, with one `MPI_Allreduce` unless collective
 //! checks are off, that every rank passes the same op and container shape;
@@ -73,6 +77,7 @@
 //! [`DistributedVector`]: crate::DistributedVector
 //! [`DistributedArray`]: crate::DistributedArray
 
+mod deterministic;
 pub(crate) mod kernels;
 mod sort;
 
