@@ -327,8 +327,9 @@ def _check_vectorized(vectorized: Any) -> Optional[bool]:
 
 
 def _mapped(func: Optional[Callable[..., Any]], view: np.ndarray, vectorized: Optional[bool],
-            what: str) -> np.ndarray:
-    """``func`` over the local view as an array of the local shape."""
+            what: str) -> Optional[np.ndarray]:
+    """``func`` over the local view as an array of the local shape (``None``
+    for an empty view on the per-element path: no result, no dtype)."""
     if func is None:
         return view
     shape = view.shape
@@ -339,7 +340,8 @@ def _mapped(func: Optional[Callable[..., Any]], view: np.ndarray, vectorized: Op
     if r is not _MISSING:
         return np.broadcast_to(np.asarray(r), shape)
     out = [func(x) for x in view]
-    return np.asarray(out) if out else np.zeros(0, dtype=np.float64)
+    # No element, no result to take a dtype from: None (the other ranks decide).
+    return np.asarray(out) if out else None
 
 
 def _mask(pred: Callable[..., Any], view: np.ndarray, vectorized: Optional[bool], what: str) -> np.ndarray:
@@ -427,7 +429,7 @@ def _check_op_dtype(op: str, dt: np.dtype[Any], what: str) -> None:
 
 
 def _combine(container: Container, span: Optional[DistributedSpan], what: str, op: Any,
-             values: Callable[[], np.ndarray], dtype: Any) -> Any:
+             values: Callable[[], Optional[np.ndarray]], dtype: Any) -> Any:
     """``op`` over ``values()`` (this rank's mapped elements) on all ranks:
     each rank reduces its part, one ``MPI_Allgather`` exchanges the partial
     results, which are combined in rank order (a replicated container
@@ -438,10 +440,10 @@ def _combine(container: Container, span: Optional[DistributedSpan], what: str, o
     try:
         name = _OP_NAMES[_op_code(op)]
         vals = values()
-        dt = _result_dtype(dtype if dtype is not None else vals.dtype, what)
-        if dtype is not None or vals.size:
+        if dtype is not None or vals is not None:
+            dt = _result_dtype(dtype if dtype is not None else vals.dtype, what)  # type: ignore[union-attr]
             code = _dtype_code(dt)
-        if vals.size and not (dt.kind == "f" and name not in ("sum", "prod", "min", "max")):
+        if vals is not None and vals.size and not (dt.kind == "f" and name not in ("sum", "prod", "min", "max")):
             has, bits = 1, _pack(_reduce_array(vals, name, dt), dt)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank by _exchange
         err = e
@@ -892,7 +894,7 @@ def transform_reduce(container: Target, func: Optional[Callable[..., Any]], op: 
     c, span = _target(container, "transform_reduce")
     vec = _check_vectorized(vectorized)
 
-    def values() -> np.ndarray:
+    def values() -> Optional[np.ndarray]:
         _execution(execution)
         if dtype is not None:
             _result_dtype(dtype, "transform_reduce")
