@@ -884,7 +884,8 @@ def transform_reduce(container: Target, func: Optional[Callable[..., Any]], op: 
     """``op`` over ``func(x)`` for every element ``x`` (e.g.
     ``transform_reduce(v, np.square)``, a sum of squares), the same NumPy
     scalar on every rank. The result dtype is ``dtype`` if given, else that
-    of ``func``'s results (bool counts as int64); the reduction runs in it
+    of ``func``'s results (bool counts as int64; the container's dtype if no
+    rank has a result to look at); the reduction runs in it
     (as :func:`reduce`: integers wrap, MIN/MAX propagate NaN, the identity
     when empty). ``func`` is evaluated on the local view as the module docs
     say (``func=None``: the elements themselves). **Collective**: one
