@@ -422,6 +422,11 @@ def _reduce_array(x: np.ndarray, op: str, dt: np.dtype[Any]) -> Any:
     return f.reduce(np.asarray(x, dtype=dt), dtype=dt)
 
 
+def _op_name(op: Any) -> str:
+    """The op's lower-case name (``None``: ``"sum"``, as the native methods take it)."""
+    return "sum" if op is None else _OP_NAMES[_op_code(op)]
+
+
 def _check_op_dtype(op: str, dt: np.dtype[Any], what: str) -> None:
     if dt.kind == "f" and op not in ("sum", "prod", "min", "max"):
         raise _invalid(f"{what}: op {op} is defined for integer dtypes only, got {dt}; valid ops for {dt} are "
@@ -438,7 +443,7 @@ def _combine(container: Container, span: Optional[DistributedSpan], what: str, o
     code, has, bits = -1, 0, 0
     name = "sum"
     try:
-        name = _OP_NAMES[_op_code(op)]
+        name = _op_name(op)
         vals = values()
         if dtype is not None or vals is not None:
             dt = _result_dtype(dtype if dtype is not None else vals.dtype, what)  # type: ignore[union-attr]
@@ -872,7 +877,7 @@ def reduce_local(container: Target, op: Any = SUM) -> Any:
     c, span = _target(container, "reduce_local")
     if span is None:
         return c.reduce_local(op)
-    name = _OP_NAMES[_op_code(op)]
+    name = _op_name(op)
     dt = np.dtype(c.dtype)
     _check_op_dtype(name, dt, "reduce_local")
     view = span.local_view()
