@@ -662,6 +662,168 @@ macro_rules! one_d_class {
             fn local_range(&self, start: i64, stop: i64) -> PyResult<(usize, usize)> {
                 each!(&self.inner, $any, v => crate::access::local_range(v.partition(), v.context().rank(), start, stop))
             }
+            // ------------------------------------------------ algorithms
+            // (dtl_core::algorithms; conversion in crate::algorithms)
+
+            /// The execution policy of this container's algorithms:
+            /// ``EXEC_SEQ`` (0: the calling thread) or ``EXEC_PAR`` (1, the
+            /// default: rayon's threads, for local parts of at least 65 536
+            /// elements). Setting it is local; any other value raises
+            /// ``InvalidArgumentError``.
+            #[getter]
+            fn execution(&self) -> i64 {
+                each!(&self.inner, $any, v => crate::algorithms::execution_code(v.execution()))
+            }
+            #[setter]
+            fn set_execution(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+                let e = crate::algorithms::execution_arg(value)?;
+                each!(&mut self.inner, $any, v => v.set_execution(e));
+                Ok(())
+            }
+            /// ``op`` (default ``SUM``) over all elements, as a NumPy scalar
+            /// of the dtype, on every rank; the op's identity when empty
+            /// (e.g. 0 for ``SUM``, the dtype's largest value or ``inf``
+            /// for ``MIN``). Integers wrap; float sums are pairwise like
+            /// ``numpy.sum``; ``MIN``/``MAX`` propagate NaN. Collective:
+            /// each rank reduces its part, then one ``MPI_Allgather`` of the
+            /// partial results, combined in rank order (a replicated
+            /// container answers from its copy). Raises
+            /// ``InvalidArgumentError`` on every rank for an unknown op, a
+            /// logical or bitwise op on floats, or ranks passing different ops.
+            #[pyo3(signature = (op=None))]
+            fn reduce<'py>(&self, py: Python<'py>, op: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+                each!(&self.inner, $any, v => crate::algorithms::reduce(py, &**v, op))
+            }
+            /// ``op`` over this rank's elements only (the op's identity if
+            /// none). Not collective.
+            #[pyo3(signature = (op=None))]
+            fn reduce_local<'py>(
+                &self,
+                py: Python<'py>,
+                op: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                each!(&self.inner, $any, v => crate::algorithms::reduce_local(py, &**v, op))
+            }
+            /// ``sum(self[i] * other[i])`` over all elements (products in
+            /// the dtype, pairwise sum), on every rank. ``other`` is a
+            /// vector or array of the same dtype, global size and
+            /// partition. Collective (one ``MPI_Allgather``). Raises
+            /// ``InvalidArgumentError`` on every rank otherwise.
+            fn dot<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+                each!(&self.inner, $any, v => crate::algorithms::dot(py, &**v, other, false))
+            }
+            /// The inner product of this rank's elements only. Not collective.
+            fn dot_local<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+                each!(&self.inner, $any, v => crate::algorithms::dot(py, &**v, other, true))
+            }
+            /// In place: element ``i`` becomes ``op`` over elements
+            /// ``0..=i`` in global order (like ``numpy.cumsum`` for
+            /// ``SUM``). Local views stay valid. Collective: block and
+            /// weighted layouts scan locally and exchange rank totals (one
+            /// ``MPI_Allgather``); cyclic and block-cyclic ones scan a block
+            /// copy (two ``MPI_Alltoallv`` more); a replicated container
+            /// scans each copy. Errors as for ``reduce``.
+            #[pyo3(signature = (op=None))]
+            fn inclusive_scan(&mut self, py: Python<'_>, op: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::algorithms::scan(py, &mut **v, op, None, false))
+            }
+            /// In place: element ``i`` becomes ``init op x[0] op … op
+            /// x[i-1]`` in global order (element 0 becomes ``init``;
+            /// ``init=None`` is the op's identity, 0 for ``SUM``).
+            /// Collective, as ``inclusive_scan``.
+            #[pyo3(signature = (op=None, init=None))]
+            fn exclusive_scan(
+                &mut self,
+                py: Python<'_>,
+                op: Option<&Bound<'_, PyAny>>,
+                init: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::algorithms::scan(py, &mut **v, op, Some(init), false))
+            }
+            /// ``inclusive_scan`` of this rank's part alone. Not collective.
+            #[pyo3(signature = (op=None))]
+            fn inclusive_scan_local(&mut self, py: Python<'_>, op: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::algorithms::scan(py, &mut **v, op, None, true))
+            }
+            /// ``exclusive_scan`` of this rank's part alone. Not collective.
+            #[pyo3(signature = (op=None, init=None))]
+            fn exclusive_scan_local(
+                &mut self,
+                py: Python<'_>,
+                op: Option<&Bound<'_, PyAny>>,
+                init: Option<&Bound<'_, PyAny>>,
+            ) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::algorithms::scan(py, &mut **v, op, Some(init), true))
+            }
+            /// The smallest global index whose element equals ``value``
+            /// (compared as ``numpy`` compares ``array == value``; NaN
+            /// matches nothing), or ``None``, on every rank. Collective
+            /// (one ``MPI_Allreduce(MIN)``). Raises ``InvalidArgumentError``
+            /// on every rank if ``value`` is not a real number.
+            fn find(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+                each!(&self.inner, $any, v => crate::algorithms::find(py, &**v, value))
+            }
+            /// How many elements equal ``value``, on every rank. Collective
+            /// (one ``MPI_Allreduce(SUM)``). Errors as for ``find``.
+            fn count(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<usize> {
+                each!(&self.inner, $any, v => crate::algorithms::count(py, &**v, value))
+            }
+            /// ``(index, value)`` of the first smallest element (like
+            /// ``numpy.argmin``: the first NaN wins), or ``None`` when
+            /// empty, on every rank. Collective (``MPI_Allgather`` of one
+            /// candidate per rank).
+            fn min_element<'py>(&self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
+                each!(&self.inner, $any, v => crate::algorithms::best(py, &**v, false))
+            }
+            /// ``(index, value)`` of the first largest element (like
+            /// ``numpy.argmax``), or ``None``. Collective.
+            fn max_element<'py>(&self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
+                each!(&self.inner, $any, v => crate::algorithms::best(py, &**v, true))
+            }
+            /// ``(min_element(), max_element())``, or ``None`` when empty.
+            /// Collective.
+            fn minmax<'py>(&self, py: Python<'py>) -> PyResult<crate::algorithms::MinMax<'py>> {
+                each!(&self.inner, $any, v => crate::algorithms::minmax(py, &**v))
+            }
+            /// Sets element ``i`` (global index) to ``start + i`` in the
+            /// dtype's arithmetic (integers wrap). Not collective: each rank
+            /// sets its part. Raises ``InvalidArgumentError`` if ``start``
+            /// does not fit the dtype.
+            #[pyo3(signature = (start=None))]
+            fn iota(&mut self, py: Python<'_>, start: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::algorithms::iota(py, &mut **v, start))
+            }
+            /// Replaces every local element equal to ``old`` (NaN equals
+            /// nothing) by ``new``. Not collective. Raises
+            /// ``InvalidArgumentError`` if ``new`` does not fit the dtype.
+            fn replace(&mut self, py: Python<'_>, old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::algorithms::replace(py, &mut **v, old, new))
+            }
+            /// Copies every element of ``src`` (a vector or array of the
+            /// same dtype and global size, any partition) into this
+            /// container, keeping this one's partition. Same partition: a
+            /// local copy (not collective); different partitions: one
+            /// ``MPI_Alltoallv`` (collective). Raises
+            /// ``InvalidArgumentError`` on a dtype or size mismatch.
+            fn copy_from(slf: &Bound<'_, Self>, src: &Bound<'_, PyAny>) -> PyResult<()> {
+                if slf.as_any().is(src) {
+                    return Ok(());
+                }
+                let py = slf.py();
+                let peer = crate::algorithms::Peer::borrow(src, "src")?;
+                let mut me = slf.try_borrow_mut()?;
+                each!(&mut me.inner, $any, v => crate::algorithms::copy_from(py, &mut **v, &peer))
+            }
+            /// The global index of local element ``l``. Pure. Raises
+            /// ``BoundsError`` unless ``0 <= l < local_size``.
+            fn to_global(&self, l: i64) -> PyResult<usize> {
+                each!(&self.inner, $any, v => crate::algorithms::to_global(&**v, l))
+            }
+            /// The local index of global index ``i`` if this rank holds it,
+            /// else ``None``. Pure.
+            fn to_local(&self, i: i64) -> Option<usize> {
+                usize::try_from(i).ok().and_then(|i| each!(&self.inner, $any, v => v.to_local(i)))
+            }
             fn __len__(&self) -> usize {
                 self.global_size()
             }
@@ -679,8 +841,13 @@ macro_rules! one_d_class {
         }
 
         impl $cls {
-            fn dt(&self) -> DType {
+            pub(crate) fn dt(&self) -> DType {
                 each!(&self.inner, $any, v => element_dtype(v.local()))
+            }
+            /// The core `Distributed1D<T>` behind this object, for a
+            /// downcast to the caller's `T` (`crate::algorithms::Peer`).
+            pub(crate) fn core_any(&self) -> &dyn std::any::Any {
+                each!(&self.inner, $any, v => &**v as &dyn std::any::Any)
             }
         }
     };

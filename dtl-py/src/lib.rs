@@ -8,6 +8,7 @@
 use pyo3::prelude::*;
 
 mod access;
+mod algorithms;
 mod collectives;
 mod containers;
 mod context;
@@ -82,5 +83,6 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collectives::_alltoall, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_scan, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_agree, m)?)?;
+    m.add_function(wrap_pyfunction!(algorithms::_reject, m)?)?;
     Ok(())
 }

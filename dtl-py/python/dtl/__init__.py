@@ -41,9 +41,39 @@ from ._collectives import (
     broadcast,
     exscan,
     gather,
-    reduce,
     scan,
     scatter,
+)
+from ._algorithms import (
+    EXEC_PAR,
+    EXEC_SEQ,
+    ExecutionPolicy,
+    all_of,
+    any_of,
+    copy,
+    count,
+    count_if,
+    dot,
+    exclusive_scan,
+    exclusive_scan_local,
+    fill,
+    find,
+    find_if,
+    for_each,
+    generate,
+    inclusive_scan,
+    inclusive_scan_local,
+    inner_product,
+    iota,
+    max_element,
+    min_element,
+    minmax,
+    none_of,
+    reduce,
+    reduce_local,
+    replace,
+    transform,
+    transform_reduce,
 )
 from ._dtl import (
     Context,
@@ -100,15 +130,6 @@ PARTITION_BLOCK_CYCLIC = PartitionPolicy.BLOCK_CYCLIC
 PARTITION_HASH = PartitionPolicy.HASH
 PARTITION_REPLICATED = PartitionPolicy.REPLICATED
 PARTITION_WEIGHTED = PartitionPolicy.WEIGHTED
-class ExecutionPolicy(IntEnum):
-    """How local work runs: sequentially or in parallel on threads (rayon)."""
-
-    SEQ = 0
-    PAR = 1
-
-
-EXEC_SEQ = ExecutionPolicy.SEQ
-EXEC_PAR = ExecutionPolicy.PAR
 PLACEMENT_HOST = PlacementPolicy.HOST
 PLACEMENT_DEVICE = PlacementPolicy.DEVICE
 PLACEMENT_UNIFIED = PlacementPolicy.UNIFIED
@@ -141,6 +162,31 @@ __all__ = [
     "scan",
     "exscan",
     "barrier",
+    "for_each",
+    "transform",
+    "fill",
+    "copy",
+    "iota",
+    "replace",
+    "generate",
+    "find",
+    "find_if",
+    "count",
+    "count_if",
+    "all_of",
+    "any_of",
+    "none_of",
+    "min_element",
+    "max_element",
+    "minmax",
+    "reduce_local",
+    "transform_reduce",
+    "dot",
+    "inner_product",
+    "inclusive_scan",
+    "exclusive_scan",
+    "inclusive_scan_local",
+    "exclusive_scan_local",
     "SUM",
     "PROD",
     "MIN",

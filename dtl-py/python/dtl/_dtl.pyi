@@ -15,6 +15,7 @@ def status_name(code: int) -> str: ...
 def wtime() -> float: ...
 def placement_available(p: int) -> bool: ...
 def _finalize() -> None: ...
+def _reject(ctx: "Context", what: str, status: int, message: str) -> None: ...
 
 class Environment:
     """Reference-counted handle on dtl's backends; initialises or adopts MPI."""
@@ -79,6 +80,7 @@ class Context:
 _DTypeLike = Union[npt.DTypeLike, None]
 _PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 _Index = Union[int, np.integer[Any]]
+_Op = Union[str, int, None]
 
 class _Distributed1D:
     def __init__(
@@ -141,6 +143,53 @@ class _Distributed1D:
         """Write ``value`` at global index ``i``. Not collective: one-sided
         (MPI_Put under an exclusive lock) when another rank owns it."""
     def local_range(self, start: int, stop: int) -> Tuple[int, int]: ...
+    def to_global(self, l: int) -> int:
+        """The global index of local element ``l``. Pure; ``BoundsError``
+        unless ``0 <= l < local_size``."""
+    def to_local(self, i: int) -> Optional[int]:
+        """The local index of global index ``i`` on this rank, else ``None``. Pure."""
+    # Algorithms (see dtl._algorithms for the module-level functions).
+    execution: int
+    """``EXEC_SEQ`` (0) or ``EXEC_PAR`` (1, default): where the core runs
+    local work. Local; other values raise ``InvalidArgumentError``."""
+    def reduce(self, op: _Op = None) -> Any:
+        """``op`` (default SUM) over all elements, a NumPy scalar on every rank
+        (the op's identity when empty). Collective (MPI_Allgather)."""
+    def reduce_local(self, op: _Op = None) -> Any:
+        """``op`` over this rank's elements. Not collective."""
+    def dot(self, other: "_Distributed1D") -> Any:
+        """Inner product with a container of the same dtype, size and
+        partition, on every rank. Collective (MPI_Allgather)."""
+    def dot_local(self, other: "_Distributed1D") -> Any:
+        """Inner product of this rank's elements. Not collective."""
+    def inclusive_scan(self, op: _Op = None) -> None:
+        """In-place prefix ``op`` in global order. Collective."""
+    def exclusive_scan(self, op: _Op = None, init: Any = None) -> None:
+        """In-place exclusive prefix ``op`` (element 0 becomes ``init``, the
+        op's identity if ``None``). Collective."""
+    def inclusive_scan_local(self, op: _Op = None) -> None:
+        """``inclusive_scan`` of this rank's part alone. Not collective."""
+    def exclusive_scan_local(self, op: _Op = None, init: Any = None) -> None:
+        """``exclusive_scan`` of this rank's part alone. Not collective."""
+    def find(self, value: Any) -> Optional[int]:
+        """Smallest global index holding ``value`` (NumPy ``==``), or None.
+        Collective (MPI_Allreduce MIN)."""
+    def count(self, value: Any) -> int:
+        """Number of elements equal to ``value``. Collective (MPI_Allreduce SUM)."""
+    def min_element(self) -> Optional[Tuple[int, Any]]:
+        """``(index, value)`` of the first minimum (first NaN wins), or None
+        when empty. Collective (MPI_Allgather)."""
+    def max_element(self) -> Optional[Tuple[int, Any]]:
+        """``(index, value)`` of the first maximum, or None. Collective."""
+    def minmax(self) -> Optional[Tuple[Tuple[int, Any], Tuple[int, Any]]]:
+        """``(min_element(), max_element())``, or None. Collective."""
+    def iota(self, start: Any = None) -> None:
+        """Element ``i`` becomes ``start + i`` (global index). Not collective."""
+    def replace(self, old: Any, new: Any) -> None:
+        """Local elements equal to ``old`` become ``new``. Not collective."""
+    def copy_from(self, src: "_Distributed1D") -> None:
+        """Copy of ``src`` (same dtype and size, any partition). Collective
+        (MPI_Alltoallv) when the partitions differ, else local."""
     def __len__(self) -> int: ...
 
 class DistributedVector(_Distributed1D):
