@@ -131,6 +131,9 @@ pub trait Element:
     fn from_f64(x: f64) -> Self;
     /// Converts to `f64` (may round for 64-bit integers).
     fn to_f64(self) -> f64;
+    /// Converts an index as C's casts do: wrapping modulo 2^bits for
+    /// integers (NumPy's `astype` of an `arange`), rounding for floats.
+    fn from_index(i: usize) -> Self;
     /// `a + b` (wrapping for integers, as MPI_SUM does in C).
     fn add(self, other: Self) -> Self;
     /// `a * b` (wrapping for integers).
@@ -174,6 +177,7 @@ macro_rules! int_element {
             const ALL_BITS: Option<Self> = Some(!0);
             fn from_f64(x: f64) -> Self { x as $t }
             fn to_f64(self) -> f64 { self as f64 }
+            fn from_index(i: usize) -> Self { i as $t }
             fn add(self, o: Self) -> Self { self.wrapping_add(o) }
             fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
             fn bit_op(self, o: Self, op: BitOp) -> Option<Self> {
@@ -217,6 +221,7 @@ macro_rules! float_element {
             const ALL_BITS: Option<Self> = None;
             fn from_f64(x: f64) -> Self { x as $t }
             fn to_f64(self) -> f64 { self as f64 }
+            fn from_index(i: usize) -> Self { i as $t }
             fn add(self, o: Self) -> Self { self + o }
             fn mul(self, o: Self) -> Self { self * o }
             fn bit_op(self, _o: Self, _op: BitOp) -> Option<Self> { None }

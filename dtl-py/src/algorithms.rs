@@ -322,3 +322,55 @@ pub fn _reject(py: Python<'_>, ctx: &PyContext, what: &str, status: i32, message
     let c = &ctx.ctx;
     let _ = py.detach(|| c.agree_or_reject(what, &[], Some(Error::from_status(status, message))));
 }
+
+/// `v.reduce_deterministic(op)`: the one-process bits at any number of
+/// ranks. Collective.
+pub(crate) fn reduce_deterministic<'py, T: PyElem>(
+    py: Python<'py>,
+    v: &Distributed1D<T>,
+    op: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let op = agreed(py, v, "reduce_deterministic", op_arg(op))?;
+    let x = py.detach(|| v.reduce_deterministic(op)).py()?;
+    scalar_out(py, x)
+}
+
+/// `v.sort(reverse)` or `v.stable_sort(reverse)`. Collective.
+pub(crate) fn sort<T: PyElem>(py: Python<'_>, v: &mut Distributed1D<T>, reverse: bool, stable: bool) -> PyResult<()> {
+    py.detach(|| if stable { v.stable_sort(reverse) } else { v.sort(reverse) }).py()
+}
+
+/// `v.is_sorted(reverse)`. Collective.
+pub(crate) fn is_sorted<T: PyElem>(py: Python<'_>, v: &Distributed1D<T>, reverse: bool) -> PyResult<bool> {
+    py.detach(|| v.is_sorted(reverse)).py()
+}
+
+/// `v.nth_element(k)` as a NumPy scalar; a negative `k` counts from the
+/// end, as NumPy indices do. Collective.
+pub(crate) fn nth_element<'py, T: PyElem>(
+    py: Python<'py>,
+    v: &Distributed1D<T>,
+    k: i64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let n = v.global_size() as i64;
+    // Out of range either way: pass an index the core rejects on every rank.
+    let k = if k < 0 && k + n >= 0 {
+        k + n
+    } else if k < 0 {
+        i64::MAX
+    } else {
+        k
+    };
+    let x = py.detach(|| v.nth_element(k as usize)).py()?;
+    scalar_out(py, x)
+}
+
+/// `v.median()` (`q = None`) or `v.percentile(q)`, a Python float.
+/// Collective.
+pub(crate) fn quantile<T: PyElem>(py: Python<'_>, v: &Distributed1D<T>, q: Option<f64>) -> PyResult<f64> {
+    py.detach(|| match q {
+        None => v.median(),
+        Some(q) => v.percentile(q),
+    })
+    .py()
+}

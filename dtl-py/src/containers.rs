@@ -690,9 +690,74 @@ macro_rules! one_d_class {
             /// container answers from its copy). Raises
             /// ``InvalidArgumentError`` on every rank for an unknown op, a
             /// logical or bitwise op on floats, or ranks passing different ops.
-            #[pyo3(signature = (op=None))]
-            fn reduce<'py>(&self, py: Python<'py>, op: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+            ///
+            /// ``deterministic=True`` gives the bits one process gets, at
+            /// any number of ranks and under any partition (fixed chunks of
+            /// 32 768 elements reduced whole, combined in a fixed tree);
+            /// it costs two more small ``MPI_Allgatherv``, and a copy to the
+            /// block layout for cyclic and block-cyclic containers.
+            #[pyo3(signature = (op=None, deterministic=false))]
+            fn reduce<'py>(
+                &self,
+                py: Python<'py>,
+                op: Option<&Bound<'py, PyAny>>,
+                deterministic: bool,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                if deterministic {
+                    return each!(&self.inner, $any, v => crate::algorithms::reduce_deterministic(py, &**v, op));
+                }
                 each!(&self.inner, $any, v => crate::algorithms::reduce(py, &**v, op))
+            }
+            /// Sorts the container in global order, ascending (descending
+            /// with ``reverse``), NaN last either way; every rank keeps its
+            /// local size. ``stable=True`` keeps equal elements in their
+            /// global order (visible only for NaNs of different bits).
+            /// Local views stay valid. Collective: a sample sort with exact
+            /// splitters (a few rounds of small ``MPI_Allgather`` /
+            /// ``MPI_Allreduce``), one ``MPI_Alltoallv``, a local merge;
+            /// cyclic and block-cyclic containers go through the block
+            /// layout (one more ``MPI_Alltoallv``). Raises
+            /// ``InvalidArgumentError`` on every rank if ranks pass different
+            /// ``reverse``.
+            #[pyo3(signature = (reverse=false, stable=false))]
+            fn sort(&mut self, py: Python<'_>, reverse: bool, stable: bool) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::algorithms::sort(py, &mut **v, reverse, stable))
+            }
+            /// Sorts this rank's elements only (NaN last). Not collective.
+            #[pyo3(signature = (reverse=false))]
+            fn sort_local(&mut self, reverse: bool) {
+                each!(&mut self.inner, $any, v => v.sort_local(reverse))
+            }
+            /// ``True`` if the elements are in sorted order (ascending, or
+            /// descending with ``reverse``; NaN last), on every rank.
+            /// Collective (one ``MPI_Allgather`` of each rank's ends; a block
+            /// copy for cyclic layouts).
+            #[pyo3(signature = (reverse=false))]
+            fn is_sorted(&self, py: Python<'_>, reverse: bool) -> PyResult<bool> {
+                each!(&self.inner, $any, v => crate::algorithms::is_sorted(py, &**v, reverse))
+            }
+            /// The element a sort would put at global index ``k`` (negative
+            /// ``k`` counts from the end), a NumPy scalar, on every rank;
+            /// the container is not modified. Collective: a distributed
+            /// selection (rounds of ``MPI_Allgather`` + ``MPI_Allreduce``),
+            /// no sort. Raises ``BoundsError`` on every rank for ``k``
+            /// outside ``-n..n``.
+            fn nth_element<'py>(&self, py: Python<'py>, k: i64) -> PyResult<Bound<'py, PyAny>> {
+                each!(&self.inner, $any, v => crate::algorithms::nth_element(py, &**v, k))
+            }
+            /// The median of all elements as a float, like
+            /// ``numpy.median`` (NaN if any element is NaN or the container
+            /// is empty). Collective (one or two selections).
+            fn median(&self, py: Python<'_>) -> PyResult<f64> {
+                each!(&self.inner, $any, v => crate::algorithms::quantile(py, &**v, None))
+            }
+            /// The ``q``-th percentile, ``0 <= q <= 100``, with NumPy's
+            /// default linear interpolation (``numpy.percentile(x, q)``); NaN
+            /// if any element is NaN or the container is empty. Collective.
+            /// Raises ``InvalidArgumentError`` on every rank for ``q``
+            /// outside ``[0, 100]``.
+            fn percentile(&self, py: Python<'_>, q: f64) -> PyResult<f64> {
+                each!(&self.inner, $any, v => crate::algorithms::quantile(py, &**v, Some(q)))
             }
             /// ``op`` over this rank's elements only (the op's identity if
             /// none). Not collective.

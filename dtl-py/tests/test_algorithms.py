@@ -113,8 +113,6 @@ def test_reduce_every_op(ctx, dt, part):
         assert v.reduce(dtl.MAX) == dtl.reduce(v, dtl.MAX)
 
 
-@pytest.mark.xfail(reason="core: reduce with LAND/LOR/LXOR over a single element (or one non-empty rank part "
-                          "of one element) returns the element unchanged instead of 0/1", strict=False)
 def test_logical_reduce_gives_0_or_1(ctx):
     v = dtl.DistributedVector.from_global(ctx, np.array([5], dtype=np.int32))
     assert [dtl.reduce(v, op) for op in (dtl.LAND, dtl.LOR, dtl.LXOR)] == [1, 1, 1]
@@ -353,8 +351,6 @@ def test_iota_fill_replace_generate(ctx, dt, part):
         np.testing.assert_array_equal(v.gather_all(), np.where(np.arange(n) > 2, np.arange(n) % 5, 1).astype(dt))
 
 
-@pytest.mark.xfail(reason="core: iota converts the global index with `as` (saturating), so int8 iota stops "
-                          "at 127 instead of wrapping like np.arange(n).astype(int8)", strict=False)
 def test_iota_wraps_like_numpy(ctx):
     v = dtl.DistributedVector(ctx, 300, dtype=np.int8)
     dtl.iota(v)

@@ -110,11 +110,11 @@ pub(crate) fn reduce_chunk<T: Element>(x: &[T], op: ReduceOp) -> T {
     }
 }
 
-/// `op` folded left to right, `None` if `x` is empty. Starting from the
-/// first element (not the identity) keeps infinities: the identity of
-/// `Min` for floats is the largest *finite* value.
+/// `op` folded left to right, `None` if `x` is empty; a lone element is
+/// [lifted](ReduceOp::lift) (0 or 1 for the logical ops).
 pub(crate) fn fold<T: Element>(x: &[T], op: ReduceOp) -> Option<T> {
-    x.iter().copied().reduce(|a, b| combine(op, a, b))
+    let (&first, rest) = x.split_first()?;
+    Some(rest.iter().fold(op.lift(first), |a, &b| combine(op, a, b)))
 }
 
 /// Combines `parts` pairwise in a fixed tree (identity if empty).
@@ -137,7 +137,11 @@ pub(crate) fn map_reduce_slice<T: Element, U: Element>(
         let c = &x[r];
         match op {
             ReduceOp::Sum => pairwise_sum_of(c.len(), |k| map(c[k])),
-            _ => c.iter().map(|&v| map(v)).reduce(|a, b| combine(op, a, b)).unwrap_or(op.identity()),
+            _ => c
+                .iter()
+                .map(|&v| map(v))
+                .fold(None, |a, b| Some(a.map_or(op.lift(b), |a| combine(op, a, b))))
+                .unwrap_or(op.identity()),
         }
     })
 }
@@ -147,7 +151,7 @@ pub(crate) fn map_reduce_slice<T: Element, U: Element>(
 pub(crate) fn scan_in_place<T: Element>(x: &mut [T], op: ReduceOp, carry: Option<T>, exec: Execution) {
     let run = |c: &mut [T], mut acc: Option<T>| {
         for v in c.iter_mut() {
-            let a = acc.map_or(*v, |a| combine(op, a, *v));
+            let a = acc.map_or(op.lift(*v), |a| combine(op, a, *v));
             *v = a;
             acc = Some(a);
         }

@@ -251,12 +251,12 @@ impl<T: Element> Distributed1D<T> {
         Ok(())
     }
 
-    /// Sets element `i` to `start + i` (global index `i`, converted to the
-    /// dtype as `as` does, then added in the dtype's arithmetic — wrapping
-    /// for integers, like NumPy's `np.arange(n).astype(dtype) + start`
-    /// for in-range values; exact up to 2^53). Not collective.
+    /// Sets element `i` to `start + i` (global index `i` converted to the
+    /// dtype wrapping modulo 2^bits for integers, then added in the dtype's
+    /// arithmetic, wrapping: NumPy's `np.arange(n).astype(dtype) + start`;
+    /// floats exact up to 2^53). Not collective.
     pub fn iota(&mut self, start: T) {
-        self.for_each_indexed(|g, x| *x = start.add(T::from_f64(g as f64)));
+        self.for_each_indexed(|g, x| *x = start.add(T::from_index(g)));
     }
 
     /// Replaces every element equal to `old` by `new` (NaN never equals).

@@ -129,6 +129,21 @@ impl ReduceOp {
         }
     }
 
+    /// A lone operand as the op sees it: 0 or 1 for the logical ops
+    /// (`MPI_LAND` of one element 5 is 1), unchanged otherwise.
+    pub fn lift<T: Element>(self, x: T) -> T {
+        match self {
+            ReduceOp::LAnd | ReduceOp::LOr | ReduceOp::LXor => {
+                if x.truthy() {
+                    T::ONE
+                } else {
+                    T::ZERO
+                }
+            }
+            _ => x,
+        }
+    }
+
     /// Applies the op to two values, as the MPI op does.
     pub fn apply<T: Element>(self, a: T, b: T) -> T {
         let boolean = |x: bool| if x { T::ONE } else { T::ZERO };

@@ -123,6 +123,13 @@ __all__ = [
     "exclusive_scan",
     "inclusive_scan_local",
     "exclusive_scan_local",
+    "sort",
+    "stable_sort",
+    "sort_local",
+    "is_sorted",
+    "nth_element",
+    "median",
+    "percentile",
 ]
 
 # The ten dtypes, numbered for the cross-rank checks (any fixed order).
@@ -825,10 +832,10 @@ def minmax(container: Container, *, execution: Any = None) -> Optional[Tuple[Loc
 # ---------------------------------------------------------------- reductions
 
 
-def _reduce_container(container: Any, op: Any = SUM, *, execution: Any = None) -> Any:
-    c, span = _target(container, "reduce")
+def _reduce_container(container: Any, op: Any = SUM, *, execution: Any = None, deterministic: bool = False) -> Any:
+    c, span = _target(container, "reduce", spans=not deterministic)
     if span is None:
-        return _native_collective(c, "reduce", execution, lambda: c.reduce(op))
+        return _native_collective(c, "reduce", execution, lambda: c.reduce(op, deterministic=bool(deterministic)))
 
     def values() -> np.ndarray:
         _execution(execution)
@@ -840,7 +847,7 @@ def _reduce_container(container: Any, op: Any = SUM, *, execution: Any = None) -
 @overload
 def reduce(target: Context, data: Any = None, op: Any = SUM, root: int = 0) -> Any: ...
 @overload
-def reduce(target: Target, op: Any = SUM, *, execution: Any = None) -> Any: ...
+def reduce(target: Target, op: Any = SUM, *, execution: Any = None, deterministic: bool = False) -> Any: ...
 
 
 def reduce(target: Any, *args: Any, **kwargs: Any) -> Any:
@@ -860,6 +867,11 @@ def reduce(target: Any, *args: Any, **kwargs: Any) -> Any:
       (a replicated container answers from its copy). Raises
       ``InvalidArgumentError`` on every rank for an unknown op, a logical or
       bitwise op on floats, or ranks passing different ops.
+      ``deterministic=True`` (vectors and arrays) gives the bits one process
+      gets, at any number of ranks and under any partition: fixed global
+      chunks of 32 768 elements reduced whole and combined in a fixed tree,
+      for two more small ``MPI_Allgatherv`` (and a copy to the block layout
+      for cyclic and block-cyclic containers).
     """
     if isinstance(target, Context):
         return _collectives.reduce(target, *args, **kwargs)
@@ -953,3 +965,67 @@ def exclusive_scan_local(container: Container, op: Any = SUM, init: Any = None, 
     c, _ = _target(container, "exclusive_scan_local", spans=False)
     with _policy(c, _execution(execution)):
         c.exclusive_scan_local(op, init)
+
+
+def sort(container: Container, reverse: bool = False, *, stable: bool = False, execution: Any = None) -> None:
+    """Sorts the container in place, in global order: ascending, or
+    descending with ``reverse=True``; NaN last either way (like
+    ``numpy.sort``). Every rank keeps its local size, and local views stay
+    valid. ``stable=True`` keeps equal elements in their original global
+    order (for numbers, visible only among NaNs with different bits).
+    **Collective**: each rank sorts its part (on rayon under ``EXEC_PAR``),
+    the ranks find exact splitters in a few rounds of small
+    ``MPI_Allgather``/``MPI_Allreduce``, one ``MPI_Alltoallv`` moves every
+    element to its final owner, and each rank merges what it received.
+    Cyclic and block-cyclic containers sort through the block layout (one
+    more ``MPI_Alltoallv``). Vectors and arrays (not spans or tensors).
+    Raises ``InvalidArgumentError`` on every rank if ranks pass different
+    ``reverse``."""
+    c, _ = _target(container, "sort", spans=False)
+    _native_collective(c, "sort", execution, lambda: c.sort(bool(reverse), bool(stable)))
+
+
+def stable_sort(container: Container, reverse: bool = False, *, execution: Any = None) -> None:
+    """:func:`sort` with ``stable=True``. **Collective**."""
+    sort(container, reverse, stable=True, execution=execution)
+
+
+def sort_local(container: Container, reverse: bool = False, *, execution: Any = None) -> None:
+    """Sorts this rank's part only (NaN last). **Not collective**."""
+    c, _ = _target(container, "sort_local", spans=False)
+    with _policy(c, _execution(execution)):
+        c.sort_local(bool(reverse))
+
+
+def is_sorted(container: Container, reverse: bool = False) -> bool:
+    """``True`` if the elements are sorted in global order (ascending, or
+    descending with ``reverse``; NaN last), on every rank. **Collective**."""
+    c, _ = _target(container, "is_sorted", spans=False)
+    return bool(c.is_sorted(bool(reverse)))
+
+
+def nth_element(container: Container, k: int) -> Any:
+    """The element :func:`sort` would put at global index ``k`` (negative
+    ``k`` counts from the end), a NumPy scalar of the dtype, on every rank;
+    the container is unchanged. **Collective**: a distributed selection
+    (expected O(n / size) work per rank, no sort). Raises ``BoundsError`` on
+    every rank for ``k`` outside ``-n..n``."""
+    c, _ = _target(container, "nth_element", spans=False)
+    return c.nth_element(operator.index(k))
+
+
+def median(container: Container) -> float:
+    """The median of all elements as a float, like ``numpy.median``: the
+    mean of the two middle elements for an even count; NaN if any element
+    is NaN or the container is empty. **Collective**."""
+    c, _ = _target(container, "median", spans=False)
+    return float(c.median())
+
+
+def percentile(container: Container, q: float) -> float:
+    """The ``q``-th percentile (``0 <= q <= 100``) with NumPy's default
+    linear interpolation, as ``numpy.percentile(x, q)``; NaN if any element
+    is NaN or the container is empty. **Collective**. Raises
+    ``InvalidArgumentError`` on every rank for ``q`` outside ``[0, 100]``."""
+    c, _ = _target(container, "percentile", spans=False)
+    return float(c.percentile(float(q)))

@@ -152,9 +152,25 @@ class _Distributed1D:
     execution: int
     """``EXEC_SEQ`` (0) or ``EXEC_PAR`` (1, default): where the core runs
     local work. Local; other values raise ``InvalidArgumentError``."""
-    def reduce(self, op: _Op = None) -> Any:
+    def reduce(self, op: _Op = None, deterministic: bool = False) -> Any:
         """``op`` (default SUM) over all elements, a NumPy scalar on every rank
-        (the op's identity when empty). Collective (MPI_Allgather)."""
+        (the op's identity when empty). Collective (MPI_Allgather).
+        ``deterministic=True``: the bits one process gets, at any number of
+        ranks and under any partition."""
+    def sort(self, reverse: bool = False, stable: bool = False) -> None:
+        """Sorts in global order (NaN last); local sizes kept. Collective
+        (exact-splitter sample sort, one MPI_Alltoallv)."""
+    def sort_local(self, reverse: bool = False) -> None:
+        """Sorts this rank's part only. Not collective."""
+    def is_sorted(self, reverse: bool = False) -> bool:
+        """True if sorted in global order (NaN last). Collective."""
+    def nth_element(self, k: int) -> Any:
+        """The element a sort would put at index ``k`` (NumPy scalar).
+        Collective; the container is unchanged."""
+    def median(self) -> float:
+        """``numpy.median`` of all elements. Collective."""
+    def percentile(self, q: float) -> float:
+        """``numpy.percentile(x, q)``, linear interpolation. Collective."""
     def reduce_local(self, op: _Op = None) -> Any:
         """``op`` over this rank's elements. Not collective."""
     def dot(self, other: "_Distributed1D") -> Any:
