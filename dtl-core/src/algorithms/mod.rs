@@ -33,6 +33,7 @@
 //! [`DistributedVector`]: crate::DistributedVector
 //! [`DistributedArray`]: crate::DistributedArray
 
+pub mod halo;
 pub(crate) mod kernels;
 
 use rayon::prelude::*;
