@@ -49,8 +49,10 @@
 //! replicated container (every rank already holds every row) and for a
 //! tensor split along an axis other than 0; [`Error::InvalidArgument`] for
 //! a periodic width larger than the number of rows (or than an axis' extent
-//! in `local_padded`) and for a wrong number of widths; [`Error::Mismatch`]
-//! if the ranks pass different widths or boundary kinds.
+//! in `local_padded`), for a wrong number of widths and for widths so large
+//! that the padded array could not be addressed; [`Error::Mismatch`] if the
+//! ranks pass different widths or boundary kinds (detected by the
+//! agreement step: with collective checks off, such a call may hang).
 //!
 //! ```
 //! use dtl_core::algorithms::halo::{Boundary, HaloSpec};
