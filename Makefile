@@ -88,7 +88,7 @@ test-rust:
 	$(CARGO) test --release --workspace --exclude dtl-py
 
 # The multi-rank Rust suites (dtl-core/tests/mpi*.rs) under mpirun at every np.
-RUST_MPI_SUITES := mpi mpi_access mpi_map mpi_io mpi_algo mpi_sort
+RUST_MPI_SUITES := mpi mpi_access mpi_map mpi_io mpi_algo mpi_sort mpi_halo
 test-rust-mpi:
 	$(CARGO) build --release -p dtl-core --tests
 	for np in $(NPS); do for suite in $(RUST_MPI_SUITES); do \
@@ -115,7 +115,7 @@ test-python: build-py
 	done
 
 # The DTL guide's examples, unchanged in substance, each checking its own result.
-PY_EXAMPLES := quickstart distributed_mean dot_product mpi4py_interop
+PY_EXAMPLES := quickstart distributed_mean dot_product mpi4py_interop jacobi_heat
 test-py-examples: build-py
 	for np in $(NPS); do for ex in $(PY_EXAMPLES); do \
 	  echo "== examples/python/$$ex.py, np=$$np"; \

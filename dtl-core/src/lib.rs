@@ -43,6 +43,7 @@ pub mod placement;
 pub mod raw;
 pub mod rma;
 
+pub use algorithms::halo::{Boundary, HaloSpec};
 pub use algorithms::{Execution, Located};
 pub use collective::ReduceOp;
 pub use containers::DistributedMap;

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use dtl_core::containers::checked_size;
 use dtl_core::partition::{Partition, PartitionSpec, Weights};
-use dtl_core::{DType, DistributedArray, DistributedTensor, DistributedVector, Element, PartitionKind, Placement};
+use dtl_core::{
+    Boundary, DType, DistributedArray, DistributedTensor, DistributedVector, Element, HaloSpec, PartitionKind,
+    Placement,
+};
 use ndarray::{ArrayViewD, IxDyn};
 use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -274,6 +277,108 @@ fn copy_from_numpy<T: PyElem>(
 fn vec_to_numpy<'py, T: PyElem>(py: Python<'py>, v: Vec<T>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
     let a = PyArray1::from_vec(py, v);
     Ok(a.reshape(shape.to_vec())?.into_any())
+}
+
+// ------------------------------------------------------------------ halo arguments
+
+/// A parsed ``width=`` of the halo methods.
+enum HaloWidth {
+    /// ``(lower, upper)`` ghost rows along the split axis (an int ``w`` is ``(w, w)``).
+    Split(usize, usize),
+    /// One ``(lower, upper)`` pair per axis.
+    PerAxis(Vec<(usize, usize)>),
+}
+
+/// True if `obj` is an integer (``operator.index`` accepts it: ints, NumPy
+/// integer scalars and 0-d integer arrays, not floats or longer arrays).
+fn is_int(obj: &Bound<'_, PyAny>) -> bool {
+    obj.py().import("operator").and_then(|m| m.getattr("index")).and_then(|f| f.call1((obj,))).is_ok()
+}
+
+/// A ``(lower, upper)`` pair of widths, if `obj` is a sequence of two ints.
+fn width_pair(obj: &Bound<'_, PyAny>) -> PyResult<Option<(usize, usize)>> {
+    if is_int(obj) || obj.is_instance_of::<pyo3::types::PyString>() {
+        return Ok(None);
+    }
+    let Ok(it) = obj.try_iter() else { return Ok(None) };
+    let items: Vec<Bound<'_, PyAny>> = it.collect::<PyResult<_>>()?;
+    if items.len() != 2 || !items.iter().all(is_int) {
+        return Ok(None);
+    }
+    Ok(Some((size_arg(&items[0], "width (lower)")?, size_arg(&items[1], "width (upper)")?)))
+}
+
+/// Parses ``width=``: an int >= 0 (both sides of the split axis), a
+/// ``(lower, upper)`` pair for the split axis, or (if `per_axis`) a
+/// sequence of one ``(lower, upper)`` pair per axis. Local.
+fn halo_width(obj: Option<&Bound<'_, PyAny>>, per_axis: bool) -> PyResult<HaloWidth> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(HaloWidth::Split(1, 1)) };
+    let bad = || {
+        let repr = obj.repr().map(|r| r.to_string()).unwrap_or_default();
+        let more = if per_axis { ", or a sequence of one (lower, upper) pair per axis" } else { "" };
+        invalid(format!("width must be an int >= 0 or a (lower, upper) pair of ints >= 0{more}, got {repr}"))
+    };
+    if is_int(obj) {
+        let w = size_arg(obj, "width")?;
+        return Ok(HaloWidth::Split(w, w));
+    }
+    if let Some((lo, hi)) = width_pair(obj)? {
+        return Ok(HaloWidth::Split(lo, hi));
+    }
+    if !per_axis {
+        return Err(bad());
+    }
+    let Ok(it) = obj.try_iter() else { return Err(bad()) };
+    let mut pairs = Vec::new();
+    for item in it {
+        pairs.push(width_pair(&item?)?.ok_or_else(bad)?);
+    }
+    Ok(HaloWidth::PerAxis(pairs))
+}
+
+/// [`halo_width`] without per-axis widths: ``(lower, upper)``. Local.
+fn halo_width_pair(obj: Option<&Bound<'_, PyAny>>) -> PyResult<(usize, usize)> {
+    match halo_width(obj, false)? {
+        HaloWidth::Split(lo, hi) => Ok((lo, hi)),
+        HaloWidth::PerAxis(_) => Err(invalid("width must be an int or a (lower, upper) pair here")),
+    }
+}
+
+/// `r`, and when it is an error of this rank's arguments, still take part
+/// in the agreement step that the other ranks' collective `op` begins with
+/// (`Context::agree_or_reject`), so that they fail too instead of waiting.
+fn collective_arg<T>(c: &dtl_core::Context, op: &str, r: PyResult<T>) -> PyResult<T> {
+    r.inspect_err(|e| {
+        let _ = c.agree_or_reject(op, &[], Some(dtl_core::Error::InvalidArgument(e.to_string())));
+    })
+}
+
+/// ``boundary=`` (a number, converted to the dtype) for a non-periodic
+/// halo; an error with ``periodic=True``. Local.
+fn halo_boundary<T: PyElem>(py: Python<'_>, b: Option<&Bound<'_, PyAny>>, periodic: bool) -> PyResult<Option<T>> {
+    match b.filter(|b| !b.is_none()) {
+        None => Ok(None),
+        Some(_) if periodic => {
+            Err(invalid("boundary is the value outside a non-periodic array; it cannot be given with periodic=True"))
+        }
+        Some(b) => element_value::<T>(py, b, "boundary").map(Some),
+    }
+}
+
+fn or_zero<T: Element>(b: Option<T>) -> T {
+    b.unwrap_or(T::ZERO)
+}
+
+/// ``(lower, upper)`` of a core halo as two new NumPy arrays.
+fn halo_to_numpy<'py, T: PyElem>(
+    py: Python<'py>,
+    h: dtl_core::Halo<T>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let (ls, us) = (h.lower.shape().to_vec(), h.upper.shape().to_vec());
+    Ok((
+        vec_to_numpy(py, h.lower.into_raw_vec_and_offset().0, &ls)?,
+        vec_to_numpy(py, h.upper.into_raw_vec_and_offset().0, &us)?,
+    ))
 }
 
 /// Methods shared by the two 1-D classes, generated for each.
@@ -575,6 +680,68 @@ macro_rules! one_d_class {
                     let x = fill_value(py, Some(value))?;
                     v.fill(x);
                     Ok(())
+                })
+            }
+            /// Exchanges ghost elements with the neighbouring ranks and
+            /// returns ``(lower, upper)``: new 1-D arrays holding the
+            /// elements just before this rank's first element and just
+            /// after its last. ``width`` is an int (both sides) or a
+            /// ``(lower, upper)`` pair. Not ``periodic``: fewer elements at
+            /// the global edges (none below the first rank). ``periodic``:
+            /// the vector is a ring, the first rank gets the last elements
+            /// and the last rank the first ones, always the full width
+            /// (which must then be ``<= global_size``). Empty on a rank
+            /// with no elements. Needs a block or weighted partition.
+            /// Collective: one ``MPI_Allreduce`` checks that every rank
+            /// passes the same arguments, then ``MPI_Isend``/``MPI_Irecv``
+            /// between the owners. Raises ``NotSupportedError`` for a
+            /// cyclic, block-cyclic (``redistribute(PARTITION_BLOCK)``
+            /// first) or replicated container, ``InvalidArgumentError`` for
+            /// a bad ``width``, on every rank.
+            #[pyo3(signature = (width=None, periodic=false), text_signature = "(self, width=1, periodic=False)")]
+            fn halo_exchange<'py>(
+                &self,
+                py: Python<'py>,
+                width: Option<&Bound<'py, PyAny>>,
+                periodic: bool,
+            ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+                let c = each!(&self.inner, $any, v => v.context().clone());
+                let (lower, upper) = collective_arg(&c, "halo_exchange", halo_width_pair(width))?;
+                let spec = HaloSpec { lower, upper, periodic };
+                each!(&self.inner, $any, v => {
+                    let h = py.detach(|| v.halo_exchange_spec(spec)).py()?;
+                    halo_to_numpy(py, h)
+                })
+            }
+            /// This rank's elements with their ghost elements attached: a
+            /// new 1-D array ``lower + local + upper`` (see
+            /// ``halo_exchange``; shorter at the global edges unless
+            /// ``periodic``). With ``boundary`` (a number, not periodic) the
+            /// result always has ``width`` ghosts per side, those outside
+            /// the global array set to ``boundary`` (``numpy.pad`` with
+            /// ``mode="constant"``). Empty on a rank with no elements.
+            /// Collective, as ``halo_exchange``.
+            #[pyo3(
+                signature = (width=None, periodic=false, boundary=None),
+                text_signature = "(self, width=1, periodic=False, boundary=None)"
+            )]
+            fn local_with_halo<'py>(
+                &self,
+                py: Python<'py>,
+                width: Option<&Bound<'py, PyAny>>,
+                periodic: bool,
+                boundary: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let c = each!(&self.inner, $any, v => v.context().clone());
+                let op = "local_with_halo";
+                let (lower, upper) = collective_arg(&c, op, halo_width_pair(width))?;
+                each!(&self.inner, $any, v => {
+                    let out = match collective_arg(&c, op, halo_boundary(py, boundary, periodic))? {
+                        None => py.detach(|| v.local_with_halo_spec(HaloSpec { lower, upper, periodic })).py()?,
+                        Some(b) => py.detach(|| v.local_padded((lower, upper), Boundary::Constant(b))).py()?,
+                    };
+                    let n = out.len();
+                    vec_to_numpy(py, out, &[n])
                 })
             }
             /// The whole container in global order as a NumPy array on
@@ -1302,32 +1469,89 @@ impl PyDistributedTensor {
             vec_to_numpy(py, a.into_raw_vec_and_offset().0, &shape)
         })
     }
-    /// Exchanges ghost rows with the neighbouring ranks and returns
-    /// ``(lower, upper)``: the ``width`` rows just before this rank's first
-    /// row and just after its last row (fewer at the global edges; empty on
-    /// a rank with no rows). Each has shape ``(rows, *shape[1:])``.
-    /// Collective (``MPI_Isend``/``MPI_Irecv`` between owners).
-    #[pyo3(signature = (width=1))]
-    fn halo_exchange<'py>(&self, py: Python<'py>, width: i64) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-        let w = checked_size(width, "width").py()?;
+    /// Exchanges ghost rows (slices along axis 0) with the neighbouring
+    /// ranks and returns ``(lower, upper)``: new arrays holding the rows
+    /// just before this rank's first row and just after its last, each of
+    /// shape ``(rows, *shape[1:])``. ``width`` is an int (both sides) or a
+    /// ``(lower, upper)`` pair. Not ``periodic``: fewer rows at the global
+    /// edges (none above row 0). ``periodic``: axis 0 is a ring, the rank
+    /// holding row 0 gets the last rows and vice versa, always the full
+    /// width (which must then be ``<= shape[0]``). Empty on a rank with no
+    /// rows. Needs a tensor split along axis 0 by a block or weighted
+    /// partition. Collective: one ``MPI_Allreduce`` checks that every rank
+    /// passes the same arguments, then ``MPI_Isend``/``MPI_Irecv`` between
+    /// the owners. Raises ``NotSupportedError`` (another axis or
+    /// partition: ``redistribute(PARTITION_BLOCK, axis=0)`` first) or
+    /// ``InvalidArgumentError`` (bad ``width``) on every rank.
+    #[pyo3(signature = (width=None, periodic=false), text_signature = "(self, width=1, periodic=False)")]
+    fn halo_exchange<'py>(
+        &self,
+        py: Python<'py>,
+        width: Option<&Bound<'py, PyAny>>,
+        periodic: bool,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let c = each!(&self.inner, AnyTensor, v => v.context().clone());
+        let (lower, upper) = collective_arg(&c, "halo_exchange", halo_width_pair(width))?;
+        let spec = HaloSpec { lower, upper, periodic };
         each!(&self.inner, AnyTensor, v => {
-            let h = py.detach(|| v.halo_exchange(w)).py()?;
-            let ls: Vec<usize> = h.lower.shape().to_vec();
-            let us: Vec<usize> = h.upper.shape().to_vec();
-            Ok((
-                vec_to_numpy(py, h.lower.into_raw_vec_and_offset().0, &ls)?,
-                vec_to_numpy(py, h.upper.into_raw_vec_and_offset().0, &us)?,
-            ))
+            let h = py.detach(|| v.halo_exchange_spec(spec)).py()?;
+            halo_to_numpy(py, h)
         })
     }
-    /// This rank's block with ``width`` ghost rows above and below attached
-    /// (a new array of shape ``(lower + local rows + upper, *shape[1:])``).
-    /// Collective.
-    #[pyo3(signature = (width=1))]
-    fn local_with_halo<'py>(&self, py: Python<'py>, width: i64) -> PyResult<Bound<'py, PyAny>> {
-        let w = checked_size(width, "width").py()?;
+    /// This rank's block with ghost cells attached, a new array.
+    ///
+    /// ``width`` an int or a ``(lower, upper)`` pair: ghost rows along axis
+    /// 0 only. Without ``boundary``: ``lower + local rows + upper``
+    /// concatenated, shape ``(rows, *shape[1:])``, shorter at the global
+    /// edges unless ``periodic`` (as ``halo_exchange``). With ``boundary``
+    /// (a number): always the full widths, rows outside the global array
+    /// set to ``boundary``.
+    ///
+    /// ``width`` a sequence of one ``(lower, upper)`` pair per axis: the
+    /// block padded on every axis, like ``numpy.pad`` of the global array
+    /// restricted to this rank's rows: shape ``(local rows + lo0 + hi0,
+    /// shape[1] + lo1 + hi1, ...)``, the block at offset ``(lo0, lo1,
+    /// ...)``. Along axis 0 the ghosts are the neighbours' rows; along the
+    /// other axes (held whole by every rank) nothing moves. Outside the
+    /// global array the cells hold ``boundary`` (default 0;
+    /// ``mode="constant"``), or with ``periodic=True`` every axis wraps
+    /// around (``mode="wrap"``; widths at most the axis extents). A rank
+    /// with no rows gets an array with no rows.
+    ///
+    /// Collective, as ``halo_exchange``. Raises ``InvalidArgumentError`` on
+    /// every rank for a bad ``width`` (wrong number of pairs, negative, a
+    /// periodic width larger than the axis) or ``boundary`` together with
+    /// ``periodic=True``.
+    #[pyo3(
+        signature = (width=None, periodic=false, boundary=None),
+        text_signature = "(self, width=1, periodic=False, boundary=None)"
+    )]
+    fn local_with_halo<'py>(
+        &self,
+        py: Python<'py>,
+        width: Option<&Bound<'py, PyAny>>,
+        periodic: bool,
+        boundary: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = each!(&self.inner, AnyTensor, v => v.context().clone());
+        let op = "local_with_halo";
+        let width = collective_arg(&c, op, halo_width(width, true))?;
         each!(&self.inner, AnyTensor, v => {
-            let a = py.detach(|| v.local_with_halo(w)).py()?;
+            let b = collective_arg(&c, op, halo_boundary(py, boundary, periodic))?;
+            let a = match (width, b) {
+                (HaloWidth::Split(lower, upper), None) => {
+                    py.detach(|| v.local_with_halo_spec(HaloSpec { lower, upper, periodic })).py()?
+                }
+                (HaloWidth::Split(lower, upper), Some(b)) => {
+                    let mut w = vec![(0, 0); v.ndim()];
+                    w[0] = (lower, upper);
+                    py.detach(|| v.local_padded(&w, Boundary::Constant(b))).py()?
+                }
+                (HaloWidth::PerAxis(w), b) => {
+                    let rule = if periodic { Boundary::Periodic } else { Boundary::Constant(or_zero(b)) };
+                    py.detach(|| v.local_padded(&w, rule)).py()?
+                }
+            };
             let s = a.shape().to_vec();
             vec_to_numpy(py, a.into_raw_vec_and_offset().0, &s)
         })

@@ -78,6 +78,7 @@
 //! [`DistributedArray`]: crate::DistributedArray
 
 mod deterministic;
+pub mod halo;
 pub(crate) mod kernels;
 mod sort;
 

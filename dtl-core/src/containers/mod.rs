@@ -128,11 +128,12 @@ mod span;
 mod tensor;
 mod vector;
 
+pub use crate::algorithms::halo::Halo;
 pub use access::GlobalIndex;
 pub use array::DistributedArray;
 pub use map::DistributedMap;
 pub use span::{DistributedSpan, DistributedSpanMut};
-pub use tensor::{DistributedTensor, Halo};
+pub use tensor::DistributedTensor;
 pub use vector::{Distributed1D, DistributedVector};
 
 use crate::context::Context;

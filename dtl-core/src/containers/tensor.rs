@@ -1,7 +1,6 @@
 //! [`DistributedTensor`]: N-d, rows (axis 0) block-split over the ranks.
 
-use mpi::traits::*;
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
 use super::alloc_filled;
 use super::redistribute::{redistribute, Move};
@@ -15,6 +14,11 @@ use crate::partition::{Layout, Partition, PartitionSpec, Weighted, Weights};
 /// rank `r` holds the slices `partition().local_indices(r)` along the split
 /// axis and every other axis whole. The local block is a C-contiguous
 /// `ndarray` of shape [`local_shape`](Self::local_shape).
+///
+/// Stencil codes get ghost rows from the neighbours with
+/// [`halo_exchange`](Self::halo_exchange), [`local_with_halo`](Self::local_with_halo)
+/// and [`local_padded`](Self::local_padded) (ghost cells on every axis); see
+/// [`crate::algorithms::halo`].
 ///
 /// ```
 /// use dtl_core::{Context, DistributedTensor};
@@ -35,28 +39,10 @@ pub struct DistributedTensor<T: Element> {
     data: Vec<T>,
 }
 
-/// Ghost rows received by [`DistributedTensor::halo_exchange`].
-#[derive(Debug, Clone)]
-pub struct Halo<T> {
-    /// The halo width that was requested.
-    pub width: usize,
-    /// The rows just before this rank's first row, in global order: `width`
-    /// rows, fewer at the global top edge (none on the rank holding row 0).
-    /// Shape `(rows, shape[1..])`.
-    pub lower: ArrayD<T>,
-    /// The rows just after this rank's last row: `width` rows, fewer at the
-    /// global bottom edge.
-    pub upper: ArrayD<T>,
-}
-
 fn checked_len(shape: &[usize]) -> Result<usize> {
     shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| {
         Error::InvalidArgument(format!("shape {shape:?} has more elements than fit in memory addresses"))
     })
-}
-
-fn row_len(shape: &[usize]) -> Result<usize> {
-    checked_len(&shape[1..])
 }
 
 /// Agreement fields for a shape: a fixed count (missing dims as -1), so that
@@ -350,113 +336,5 @@ impl<T: Element> DistributedTensor<T> {
     fn to_array(&self, v: Vec<T>) -> Result<ArrayD<T>> {
         ArrayD::from_shape_vec(IxDyn(&self.shape), v)
             .map_err(|e| Error::Internal(format!("gathered data does not match shape {:?}: {e}", self.shape)))
-    }
-
-    /// Exchanges ghost rows with the neighbours: each rank receives the
-    /// `width` rows just before its first row and just after its last row,
-    /// from whichever ranks own them (usually one neighbour each side; more
-    /// when neighbours hold fewer than `width` rows). Rows outside the
-    /// global range do not exist: at the global edges the halo is shorter.
-    /// A rank holding no rows receives empty halos. Non-blocking
-    /// point-to-point (`MPI_Isend`/`MPI_Irecv` pairs, then wait on all), a
-    /// neighbourhood pattern like `MPI_Sendrecv` without its deadlock risk.
-    /// Collective.
-    ///
-    /// # Errors
-    /// [`Error::Mismatch`] if ranks pass different widths.
-    pub fn halo_exchange(&self, width: usize) -> Result<Halo<T>> {
-        const TAG: i32 = 0x4841;
-        let ctx = &self.ctx;
-        let local_err = (self.axis != 0 || !self.part.is_contiguous() || self.part.is_replicated()).then(|| {
-            Error::NotSupported(format!(
-                "halo_exchange needs a tensor split along axis 0 with a contiguous partition \
-                 (block or weighted); this one is split along axis {} with PARTITION_{}",
-                self.axis,
-                self.part.kind().name()
-            ))
-        });
-        ctx.agree_or_reject("halo_exchange", &[("width", width as i64)], local_err)?;
-        let rl = row_len(&self.shape)?;
-        let rows = self.shape[0];
-        let me = ctx.rank();
-        let p = &self.part;
-        let range = |r: usize| {
-            let o = p.local_offset(r);
-            o..o + p.local_size(r)
-        };
-        let need = |r: usize| -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-            let rg = range(r);
-            if rg.is_empty() {
-                (0..0, 0..0)
-            } else {
-                (rg.start.saturating_sub(width)..rg.start, rg.end..(rg.end + width).min(rows))
-            }
-        };
-        let inter = |a: &std::ops::Range<usize>, b: &std::ops::Range<usize>| a.start.max(b.start)..a.end.min(b.end);
-        let (need_lo, need_hi) = need(me);
-        let mut lower = vec![T::ZERO; need_lo.len() * rl];
-        let mut upper = vec![T::ZERO; need_hi.len() * rl];
-        let mine = range(me);
-        // Outgoing: the part of my rows every other rank's halo needs.
-        let mut sends: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-        if !mine.is_empty() {
-            for q in 0..ctx.size() {
-                if q == me {
-                    continue;
-                }
-                let (lo, hi) = need(q);
-                for nq in [lo, hi] {
-                    let x = inter(&mine, &nq);
-                    if !x.is_empty() {
-                        sends.push((q, (x.start - mine.start) * rl..(x.end - mine.start) * rl));
-                    }
-                }
-            }
-        }
-        let comm = ctx.comm();
-        mpi::request::scope(|scope| {
-            let mut reqs = Vec::new();
-            for (buf, needed) in [(&mut lower[..], &need_lo), (&mut upper[..], &need_hi)] {
-                let mut rest = buf;
-                let mut row = needed.start;
-                while row < needed.end {
-                    let owner = p.owner(row).expect("halo row is in range");
-                    let x = inter(&range(owner), needed);
-                    let (head, tail) = rest.split_at_mut(x.len() * rl);
-                    reqs.push(comm.process_at_rank(owner as i32).immediate_receive_into_with_tag(scope, head, TAG));
-                    rest = tail;
-                    row = x.end;
-                }
-            }
-            let mut sreqs = Vec::new();
-            for (q, range) in &sends {
-                sreqs.push(comm.process_at_rank(*q as i32).immediate_send_with_tag(
-                    scope,
-                    &self.data[range.clone()],
-                    TAG,
-                ));
-            }
-            for r in reqs {
-                r.wait();
-            }
-            for r in sreqs {
-                r.wait();
-            }
-        });
-        let mut hshape = self.shape.clone();
-        hshape[0] = need_lo.len();
-        let lower = ArrayD::from_shape_vec(IxDyn(&hshape), lower).map_err(|e| Error::Internal(e.to_string()))?;
-        hshape[0] = need_hi.len();
-        let upper = ArrayD::from_shape_vec(IxDyn(&hshape), upper).map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(Halo { width, lower, upper })
-    }
-
-    /// The local block with its halo rows attached above and below: shape
-    /// `(lower rows + local rows + upper rows, shape[1..])`, a new array.
-    /// Collective (it runs [`halo_exchange`](Self::halo_exchange)).
-    pub fn local_with_halo(&self, width: usize) -> Result<ArrayD<T>> {
-        let h = self.halo_exchange(width)?;
-        ndarray::concatenate(Axis(0), &[h.lower.view(), self.local_view(), h.upper.view()])
-            .map_err(|e| Error::Internal(format!("halo concatenation failed: {e}")))
     }
 }

@@ -8,6 +8,11 @@ import numpy.typing as npt
 
 __version__: str
 
+# ``width=`` of the halo methods: ghost rows on both sides, or (lower, upper).
+_HaloWidth = Union[int, Tuple[int, int], Sequence[int]]
+# DistributedTensor.local_with_halo also takes one (lower, upper) pair per axis.
+_HaloWidthND = Union[_HaloWidth, Sequence[Tuple[int, int]], Sequence[Sequence[int]]]
+
 def has_mpi() -> bool: ...
 def has_cuda() -> bool: ...
 def cuda_status() -> str: ...
@@ -206,6 +211,22 @@ class _Distributed1D:
     def copy_from(self, src: "_Distributed1D") -> None:
         """Copy of ``src`` (same dtype and size, any partition). Collective
         (MPI_Alltoallv) when the partitions differ, else local."""
+    def halo_exchange(
+        self, width: _HaloWidth = 1, periodic: bool = False
+    ) -> Tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        """``(lower, upper)``: new 1-D arrays of the ghost elements just before
+        this rank's first element and just after its last (``width`` an int or
+        a ``(lower, upper)`` pair). Shorter at the global edges unless
+        ``periodic`` (a ring; widths ``<= global_size``); empty on a rank with
+        no elements. Block or weighted partitions only (else
+        ``NotSupportedError``). Collective: ``MPI_Allreduce`` of the
+        arguments, then ``MPI_Isend``/``MPI_Irecv`` between owners."""
+    def local_with_halo(
+        self, width: _HaloWidth = 1, periodic: bool = False, boundary: Any = None
+    ) -> npt.NDArray[Any]:
+        """``lower + local + upper`` as a new 1-D array; with ``boundary`` (not
+        periodic), always the full widths, ghosts outside the array set to
+        ``boundary``. Collective, as ``halo_exchange``."""
     def __len__(self) -> int: ...
 
 class DistributedVector(_Distributed1D):
@@ -327,8 +348,27 @@ class DistributedTensor:
     def fill(self, value: Any) -> None: ...
     def gather(self, root: int = 0) -> Optional[npt.NDArray[Any]]: ...
     def gather_all(self) -> npt.NDArray[Any]: ...
-    def halo_exchange(self, width: int = 1) -> Tuple[npt.NDArray[Any], npt.NDArray[Any]]: ...
-    def local_with_halo(self, width: int = 1) -> npt.NDArray[Any]: ...
+    def halo_exchange(
+        self, width: _HaloWidth = 1, periodic: bool = False
+    ) -> Tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        """``(lower, upper)``: new arrays of shape ``(rows, *shape[1:])``, the
+        ghost rows just before this rank's first row and just after its last
+        (``width`` an int or a ``(lower, upper)`` pair). Shorter at the global
+        edges unless ``periodic`` (axis 0 a ring; widths ``<= shape[0]``);
+        empty on a rank with no rows. Needs a split along axis 0 by a block
+        or weighted partition (else ``NotSupportedError``). Collective:
+        ``MPI_Allreduce`` of the arguments, then ``MPI_Isend``/``MPI_Irecv``
+        between owners."""
+    def local_with_halo(
+        self, width: _HaloWidthND = 1, periodic: bool = False, boundary: Any = None
+    ) -> npt.NDArray[Any]:
+        """The local block with ghost cells, a new array. ``width`` an int or
+        ``(lower, upper)``: ghost rows along axis 0 (``lower + local + upper``;
+        with ``boundary``, always full widths, rows outside the array set to
+        ``boundary``). ``width`` one ``(lower, upper)`` pair per axis: padded
+        on every axis like ``numpy.pad`` of the global array restricted to
+        this rank's rows, ``mode="constant"`` with ``boundary`` (default 0) or
+        ``mode="wrap"`` with ``periodic=True``. Collective."""
     def __len__(self) -> int: ...
 
 _MapScalar = Union[int, float, np.integer[Any], np.floating[Any]]
