@@ -62,7 +62,20 @@ fn model_reduce<T: Element>(g: &[T], op: ReduceOp) -> T {
     let mut it = g.iter().copied();
     match it.next() {
         None => op.identity(),
-        Some(first) => it.fold(first, |a, b| op.apply(a, b)),
+        Some(first) => {
+            // A lone operand of a logical op counts as 0 or 1 (MPI_LAND of {5} is 1).
+            let first = match op {
+                ReduceOp::LAnd | ReduceOp::LOr | ReduceOp::LXor => {
+                    if first != T::ZERO {
+                        T::ONE
+                    } else {
+                        T::ZERO
+                    }
+                }
+                _ => first,
+            };
+            it.fold(first, |a, b| op.apply(a, b))
+        }
     }
 }
 
@@ -172,8 +185,13 @@ fn t_elementwise<T: Element>(ctx: &Context) {
             let want: Vec<T> = want.iter().map(|&x| if x == T::ONE { T::from_f64(7.0) } else { x }).collect();
             check_eq!(v.gather_all().unwrap(), want, "{name}: replace");
             v.iota(T::from_f64(2.0));
-            // start + i in the dtype's (wrapping) arithmetic.
-            let want: Vec<T> = (0..n).map(|i| T::from_f64(2.0).add(T::from_f64(i as f64))).collect();
+            // start + i in the dtype's wrapping arithmetic (np.arange(n).astype(dtype) + 2).
+            let want: Vec<T> = (0..n)
+                .scan(T::from_f64(1.0), |x, _| {
+                    *x = x.add(T::ONE);
+                    Some(*x)
+                })
+                .collect();
             check_eq!(v.gather_all().unwrap(), want, "{name}: iota");
             v.generate(|i| val(i * 3));
             check_eq!(v.gather_all().unwrap(), (0..n).map(|i| val::<T>(i * 3)).collect::<Vec<T>>(), "{name}: generate");
