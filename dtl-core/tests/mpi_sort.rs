@@ -30,6 +30,7 @@ fn all_tests() -> Suite {
     s.add("sort::is_sorted_at_rank_boundaries", t_is_sorted);
     s.add("sort::array_and_seq", t_array_seq);
     s.add("sort::errors_on_every_rank", t_errors);
+    s.add("sort::presorted_parts", t_presorted);
     s
 }
 
@@ -253,4 +254,39 @@ fn t_errors(ctx: &Context) {
         let k = if ctx.rank() == 0 { 1 } else { 2 };
         check_err_same!(ctx, v.nth_element(k), Error::Mismatch(_), "k differs");
     }
+}
+
+/// `sort_presorted` after each rank sorted its part (as NumPy would, -0.0
+/// and 0.0 in any order): the same result as `sort`; an unsorted part is an
+/// error on every rank.
+fn t_presorted(ctx: &Context) {
+    for n in [0usize, 3, 41, 5000] {
+        let mut g: Vec<f64> = (0..n).map(val::<f64>).collect();
+        for (i, x) in g.iter_mut().enumerate() {
+            match i % 9 {
+                1 => *x = -0.0,
+                2 => *x = 0.0,
+                4 => *x = f64::NAN,
+                _ => {}
+            }
+        }
+        for (name, spec) in specs(n, ctx.size()) {
+            for reverse in [false, true] {
+                let mut want = DistributedVector::from_global_with(ctx, &g, &spec).unwrap();
+                want.sort(reverse).unwrap();
+                let mut v = DistributedVector::from_global_with(ctx, &g, &spec).unwrap();
+                v.local_mut().sort_by(|a, b| a.partial_cmp(b).unwrap_or_else(|| a.is_nan().cmp(&b.is_nan())));
+                v.sort_presorted(reverse).unwrap();
+                let bits =
+                    |x: Vec<f64>| x.into_iter().map(|f| if f.is_nan() { 1 } else { f.to_bits() }).collect::<Vec<_>>();
+                check_eq!(
+                    bits(v.gather_all().unwrap()),
+                    bits(want.gather_all().unwrap()),
+                    "{name} n={n} reverse={reverse}"
+                );
+            }
+        }
+    }
+    let mut v = DistributedVector::from_global(ctx, &(0..40).rev().collect::<Vec<i32>>()).unwrap();
+    check_err_same!(ctx, v.sort_presorted(false), Error::InvalidArgument(_), "unsorted parts");
 }

@@ -340,6 +340,12 @@ pub(crate) fn sort<T: PyElem>(py: Python<'_>, v: &mut Distributed1D<T>, reverse:
     py.detach(|| if stable { v.stable_sort(reverse) } else { v.sort(reverse) }).py()
 }
 
+/// `v.sort_presorted(reverse)`: each rank's part is already sorted
+/// (ascending, NaN last). Collective.
+pub(crate) fn sort_presorted<T: PyElem>(py: Python<'_>, v: &mut Distributed1D<T>, reverse: bool) -> PyResult<()> {
+    py.detach(|| v.sort_presorted(reverse)).py()
+}
+
 /// `v.is_sorted(reverse)`. Collective.
 pub(crate) fn is_sorted<T: PyElem>(py: Python<'_>, v: &Distributed1D<T>, reverse: bool) -> PyResult<bool> {
     py.detach(|| v.is_sorted(reverse)).py()

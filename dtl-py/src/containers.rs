@@ -885,10 +885,20 @@ macro_rules! one_d_class {
             /// cyclic and block-cyclic containers go through the block
             /// layout (one more ``MPI_Alltoallv``). Raises
             /// ``InvalidArgumentError`` on every rank if ranks pass different
-            /// ``reverse``.
+            /// ``reverse``. ``dtl.sort(v)`` is faster on most machines: it
+            /// sorts each local part with NumPy's SIMD sort first.
             #[pyo3(signature = (reverse=false, stable=false))]
             fn sort(&mut self, py: Python<'_>, reverse: bool, stable: bool) -> PyResult<()> {
                 each!(&mut self.inner, $any, v => crate::algorithms::sort(py, &mut **v, reverse, stable))
+            }
+            /// ``sort(reverse)`` for parts each rank has already sorted in
+            /// ascending order with NaNs last (``local_view().sort()``, NumPy's
+            /// SIMD sort): what ``dtl.sort`` does, faster than the core's own
+            /// local sort. Collective; ``InvalidArgumentError`` on every rank if
+            /// a part is not sorted.
+            #[pyo3(signature = (reverse=false))]
+            fn _sort_presorted(&mut self, py: Python<'_>, reverse: bool) -> PyResult<()> {
+                each!(&mut self.inner, $any, v => crate::algorithms::sort_presorted(py, &mut **v, reverse))
             }
             /// Sorts this rank's elements only (NaN last). Not collective.
             #[pyo3(signature = (reverse=false))]

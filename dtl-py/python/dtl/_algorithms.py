@@ -973,7 +973,8 @@ def sort(container: Container, reverse: bool = False, *, stable: bool = False, e
     ``numpy.sort``). Every rank keeps its local size, and local views stay
     valid. ``stable=True`` keeps equal elements in their original global
     order (for numbers, visible only among NaNs with different bits).
-    **Collective**: each rank sorts its part (on rayon under ``EXEC_PAR``),
+    **Collective**: each rank sorts its part (with NumPy's SIMD sort;
+    ``stable=True`` with dtl's own, on rayon under ``EXEC_PAR``),
     the ranks find exact splitters in a few rounds of small
     ``MPI_Allgather``/``MPI_Allreduce``, one ``MPI_Alltoallv`` moves every
     element to its final owner, and each rank merges what it received.
@@ -982,7 +983,17 @@ def sort(container: Container, reverse: bool = False, *, stable: bool = False, e
     Raises ``InvalidArgumentError`` on every rank if ranks pass different
     ``reverse``."""
     c, _ = _target(container, "sort", spans=False)
-    _native_collective(c, "sort", execution, lambda: c.sort(bool(reverse), bool(stable)))
+    if stable:
+        _native_collective(c, "sort", execution, lambda: c.sort(bool(reverse), True))
+        return
+
+    def presorted() -> None:
+        # NumPy's SIMD sort of this rank's part (in place, NaN last), then
+        # dtl's splitters, exchange and merge.
+        c.local_view().sort()
+        c._sort_presorted(bool(reverse))
+
+    _native_collective(c, "sort", execution, presorted)
 
 
 def stable_sort(container: Container, reverse: bool = False, *, execution: Any = None) -> None:

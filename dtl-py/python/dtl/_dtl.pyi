@@ -165,6 +165,8 @@ class _Distributed1D:
     def sort(self, reverse: bool = False, stable: bool = False) -> None:
         """Sorts in global order (NaN last); local sizes kept. Collective
         (exact-splitter sample sort, one MPI_Alltoallv)."""
+    def _sort_presorted(self, reverse: bool = False) -> None:
+        """``sort`` of parts each rank has already sorted ascending (NaN last)."""
     def sort_local(self, reverse: bool = False) -> None:
         """Sorts this rank's part only. Not collective."""
     def is_sorted(self, reverse: bool = False) -> bool:
