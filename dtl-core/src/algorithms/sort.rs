@@ -100,27 +100,44 @@ fn nan_last<T: Element>(x: &mut [T]) -> usize {
     w
 }
 
-/// Stable merge of the sorted `a` and `b` into `out` (ties: `a` first);
-/// split in parallel (merge path) when large.
-fn merge<T: Element>(a: &[T], b: &[T], out: &mut [T], cmp: &(impl Fn(&T, &T) -> Ordering + Sync), par: bool) {
+/// Stable merge of `a` and `b`, each in the sort [`order`], into `out`
+/// (ties: `a` first): the numbers by their keys (integer comparisons, split
+/// in parallel — merge path — when large), then `a`'s NaNs, then `b`'s.
+fn merge<T: Element>(a: &[T], b: &[T], out: &mut [T], reverse: bool, par: bool) {
     debug_assert_eq!(a.len() + b.len(), out.len());
+    let (na, nb) = (a.partition_point(|v| !v.is_nan()), b.partition_point(|v| !v.is_nan()));
+    let (numbers, nans) = out.split_at_mut(na + nb);
+    merge_numbers(&a[..na], &b[..nb], numbers, if reverse { u64::MAX } else { 0 }, par);
+    let (from_a, from_b) = nans.split_at_mut(a.len() - na);
+    from_a.copy_from_slice(&a[na..]);
+    from_b.copy_from_slice(&b[nb..]);
+}
+
+/// [`merge`] of NaN-free runs sorted by `order_key() ^ flip`.
+fn merge_numbers<T: Element>(a: &[T], b: &[T], out: &mut [T], flip: u64, par: bool) {
+    let key = |x: &T| x.order_key() ^ flip;
     if par && a.len() + b.len() > 2 * MERGE_PAR_MIN {
-        // Cut the longer run in half, the other where its elements stop
-        // being smaller (strictly for `b`, so ties stay with `a` first).
+        // Cut the longer run in half, the other where its keys stop being
+        // smaller (strictly for `b`, so ties stay with `a` first).
         let (ma, mb) = if a.len() >= b.len() {
             let ma = a.len() / 2;
-            (ma, b.partition_point(|x| cmp(x, &a[ma]) == Ordering::Less))
+            let k = key(&a[ma]);
+            (ma, b.partition_point(|x| key(x) < k))
         } else {
             let mb = b.len() / 2;
-            (a.partition_point(|x| cmp(x, &b[mb]) != Ordering::Greater), mb)
+            let k = key(&b[mb]);
+            (a.partition_point(|x| key(x) <= k), mb)
         };
         let (lo, hi) = out.split_at_mut(ma + mb);
-        rayon::join(|| merge(&a[..ma], &b[..mb], lo, cmp, par), || merge(&a[ma..], &b[mb..], hi, cmp, par));
+        rayon::join(
+            || merge_numbers(&a[..ma], &b[..mb], lo, flip, par),
+            || merge_numbers(&a[ma..], &b[mb..], hi, flip, par),
+        );
         return;
     }
     let (mut i, mut j) = (0, 0);
     for o in out.iter_mut() {
-        if j < b.len() && (i == a.len() || cmp(&b[j], &a[i]) == Ordering::Less) {
+        if j < b.len() && (i == a.len() || key(&b[j]) < key(&a[i])) {
             *o = b[j];
             j += 1;
         } else {
@@ -132,12 +149,7 @@ fn merge<T: Element>(a: &[T], b: &[T], out: &mut [T], cmp: &(impl Fn(&T, &T) -> 
 
 /// Merges sorted runs (given by their lengths, in rank order) of `data`
 /// into one sorted vector; ties keep the run order.
-fn merge_runs<T: Element>(
-    data: Vec<T>,
-    lens: &[usize],
-    cmp: &(impl Fn(&T, &T) -> Ordering + Sync),
-    par: bool,
-) -> Vec<T> {
+fn merge_runs<T: Element>(data: Vec<T>, lens: &[usize], reverse: bool, par: bool) -> Vec<T> {
     let mut bounds = vec![0];
     for &l in lens.iter().filter(|&&l| l > 0) {
         bounds.push(bounds[bounds.len() - 1] + l);
@@ -160,7 +172,7 @@ fn merge_runs<T: Element>(
         }
         let src_ref = &src;
         let run =
-            |(s, m, e, out): (usize, usize, usize, &mut [T])| merge(&src_ref[s..m], &src_ref[m..e], out, cmp, par);
+            |(s, m, e, out): (usize, usize, usize, &mut [T])| merge(&src_ref[s..m], &src_ref[m..e], out, reverse, par);
         if par {
             jobs.into_par_iter().for_each(run);
         } else {
@@ -385,7 +397,7 @@ impl<T: Element> Distributed1D<T> {
         if self.part.is_contiguous() {
             let targets: Vec<usize> = (1..ctx.size()).map(|r| self.part.local_offset(r)).collect();
             sort_part(&mut self.data);
-            let sorted = exchange_sorted(&ctx, &self.data, &targets, &cmp, exec)?;
+            let sorted = exchange_sorted(&ctx, &self.data, &targets, &cmp, exec, reverse)?;
             self.data.copy_from_slice(&sorted);
             return Ok(());
         }
@@ -401,7 +413,7 @@ impl<T: Element> Distributed1D<T> {
             sort_part(&mut part);
         }
         let targets: Vec<usize> = (1..ctx.size()).map(|r| block.local_offset(r)).collect();
-        let sorted = exchange_sorted(&ctx, &part, &targets, &cmp, exec)?;
+        let sorted = exchange_sorted(&ctx, &part, &targets, &cmp, exec, reverse)?;
         drop(part);
         let back = redistribute_1d(&ctx, sorted, &block, &self.part, T::ZERO)?;
         self.data.copy_from_slice(&back);
@@ -584,6 +596,7 @@ fn exchange_sorted<T: Element>(
     targets: &[usize],
     cmp: &(impl Fn(&T, &T) -> Ordering + Sync),
     exec: Execution,
+    reverse: bool,
 ) -> Result<Vec<T>> {
     let splits = exact_splits(ctx, a, targets, cmp)?;
     let mut counts = Vec::with_capacity(ctx.size());
@@ -594,7 +607,7 @@ fn exchange_sorted<T: Element>(
     }
     let (recv, lens) = ctx.alltoallv(a, &counts)?;
     let par = parallel(exec, recv.len());
-    Ok(merge_runs(recv, &lens, cmp, par))
+    Ok(merge_runs(recv, &lens, reverse, par))
 }
 
 #[cfg(test)]
@@ -661,25 +674,34 @@ mod tests {
     }
 
     #[test]
-    fn merge_runs_is_stable_and_sorted() {
-        // Values tagged by their run in the low bits: sort by value / 10.
-        let runs = [vec![10, 20, 20, 31], vec![], vec![11, 21, 40], vec![12, 22, 22, 22, 50], vec![3]];
+    fn merge_runs_is_sorted_and_keeps_nan_order() {
+        let runs = [vec![1i64, 2, 2, 9], vec![], vec![0, 2, 4], vec![-5, 2, 2, 2, 50], vec![3]];
         let lens: Vec<usize> = runs.iter().map(Vec::len).collect();
         let data: Vec<i64> = runs.concat();
-        let cmp = |a: &i64, b: &i64| (a / 10).cmp(&(b / 10));
         for par in [false, true] {
-            let got = merge_runs(data.clone(), &lens, &cmp, par);
             let mut want = data.clone();
-            want.sort_by(cmp);
-            assert_eq!(got, want);
+            want.sort();
+            assert_eq!(merge_runs(data.clone(), &lens, false, par), want);
+            let desc: Vec<Vec<i64>> = runs.iter().map(|r| r.iter().rev().copied().collect()).collect();
+            want.reverse();
+            assert_eq!(merge_runs(desc.concat(), &lens, true, par), want);
         }
+        // NaNs with different bits keep the run order (stable), after the numbers.
+        let nan = |k: u64| f64::from_bits(f64::NAN.to_bits() | k);
+        let a = [1.0, 3.0, nan(1), nan(2)];
+        let b = [2.0, 3.0, nan(3)];
+        let mut out = [0.0; 7];
+        merge(&a, &b, &mut out, false, false);
+        assert_eq!(&out[..4], &[1.0, 2.0, 3.0, 3.0]);
+        let bits: Vec<u64> = out[4..].iter().map(|x| x.to_bits() & 7).collect();
+        assert_eq!(bits, [1, 2, 3]);
         // Large runs exercise the parallel split.
         let a: Vec<i64> = (0..100_000).map(|i| i / 3 * 10).collect();
         let b: Vec<i64> = (0..70_000).map(|i| i / 2 * 10 + 1).collect();
         let mut out = vec![0; a.len() + b.len()];
-        merge(&a, &b, &mut out, &cmp, true);
+        merge(&a, &b, &mut out, false, true);
         let mut want = [a.clone(), b.clone()].concat();
-        want.sort_by(cmp);
+        want.sort();
         assert_eq!(out, want);
     }
 }
