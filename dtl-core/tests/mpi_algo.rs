@@ -62,7 +62,8 @@ fn model_reduce<T: Element>(g: &[T], op: ReduceOp) -> T {
     let mut it = g.iter().copied();
     match it.next() {
         None => op.identity(),
-        Some(first) => it.fold(first, |a, b| op.apply(a, b)),
+        // A lone element is lifted (0 or 1 for the logical ops), as MPI does.
+        Some(first) => it.fold(op.lift(first), |a, b| op.apply(a, b)),
     }
 }
 
@@ -173,7 +174,7 @@ fn t_elementwise<T: Element>(ctx: &Context) {
             check_eq!(v.gather_all().unwrap(), want, "{name}: replace");
             v.iota(T::from_f64(2.0));
             // start + i in the dtype's (wrapping) arithmetic.
-            let want: Vec<T> = (0..n).map(|i| T::from_f64(2.0).add(T::from_f64(i as f64))).collect();
+            let want: Vec<T> = (0..n).map(|i| T::from_f64(2.0).add(T::from_index(i))).collect();
             check_eq!(v.gather_all().unwrap(), want, "{name}: iota");
             v.generate(|i| val(i * 3));
             check_eq!(v.gather_all().unwrap(), (0..n).map(|i| val::<T>(i * 3)).collect::<Vec<T>>(), "{name}: generate");
