@@ -19,12 +19,17 @@
 //! instead of rayon's pool, which on small machines competes with the
 //! caller for cores.
 //!
+//! Overlap needs a free core for the lane's worker thread: `mpirun` binds
+//! each rank to one core by default (up to 2 ranks), where the worker and
+//! the caller take turns and nothing is hidden; give each rank room
+//! (`--bind-to none`, or `--map-by slot:PE=2` where there are cores).
+//!
 //! Not part of `make test`. By hand:
 //!
 //! ```text
 //! cargo build --release -p dtl-examples --examples
-//! mpirun -np 2 target/release/examples/async_bench            # N = 10^7
-//! mpirun -np 2 target/release/examples/async_bench 10000000 seq
+//! mpirun --bind-to none -np 2 target/release/examples/async_bench            # N = 10^7
+//! mpirun --bind-to none -np 1 target/release/examples/async_bench 10000000 seq
 //! ```
 
 use std::process::exit;
