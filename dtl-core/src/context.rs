@@ -14,23 +14,28 @@
 
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::*;
 
+use crate::algorithms::future::{AsyncLane, Job};
 use crate::environment::MpiHold;
 use crate::error::{Error, Result};
 use crate::raw::{self, RawComm};
 use crate::rma::WinPool;
 
 /// A communicator owned by dtl, with the dynamic RMA windows its containers
-/// attach to (see [`crate::rma`]). On drop, unless MPI is already finalised
-/// (e.g. Python objects dropped at interpreter exit), frees the windows
-/// (`MPI_Win_free`) and then the communicator (`MPI_Comm_free`).
+/// attach to (see [`crate::rma`]) and, once an asynchronous collective has
+/// used it, its async lane (see [`crate::algorithms::future`]). On drop:
+/// shuts the lane down (joins its worker, frees its duplicate
+/// communicator); then, unless MPI is already finalised (e.g. Python
+/// objects dropped at interpreter exit), frees the windows (`MPI_Win_free`)
+/// and the communicator (`MPI_Comm_free`).
 pub(crate) struct Comm {
     comm: ManuallyDrop<SimpleCommunicator>,
     rma: WinPool,
+    lane: Mutex<Option<AsyncLane>>,
 }
 
 // SAFETY: an MPI communicator handle is a process-wide identifier; MPI calls
@@ -42,6 +47,8 @@ unsafe impl Sync for Comm {}
 
 impl Drop for Comm {
     fn drop(&mut self) {
+        // The lane first: its worker may not outlive the communicator.
+        drop(self.lane.get_mut().unwrap_or_else(|p| p.into_inner()).take());
         if !mpi::environment::is_finalized() {
             self.rma.free_all();
             // SAFETY: dropped exactly once, here.
@@ -85,7 +92,7 @@ impl Context {
         let size = comm.size() as usize;
         Context {
             inner: Arc::new(Inner {
-                comm: Arc::new(Comm { comm: ManuallyDrop::new(comm), rma: WinPool::default() }),
+                comm: Arc::new(Comm { comm: ManuallyDrop::new(comm), rma: WinPool::default(), lane: Mutex::new(None) }),
                 rank,
                 size,
                 device_id,
@@ -185,6 +192,79 @@ impl Context {
     pub fn dup(&self) -> Result<Context> {
         let comm = self.comm().duplicate();
         Ok(Context::from_comm(comm, MpiHold::acquire()?, self.inner.device_id))
+    }
+
+    /// The context of this communicator's **async lane**: a duplicate
+    /// communicator whose collectives the asynchronous algorithms
+    /// ([`async_reduce`](crate::algorithms::async_reduce),
+    /// [`async_sort`](crate::algorithms::async_sort)) run on their worker
+    /// thread, so that they never meet the collectives made on this context
+    /// meanwhile (see [`crate::algorithms::future`]). Made on first use
+    /// (`MPI_Comm_dup`: **collective** then, like the first asynchronous
+    /// collective algorithm that makes it); later calls only return it. The
+    /// lane is shared by every context over this communicator (clones,
+    /// [`with_device`](Self::with_device) copies) and lives until the last
+    /// of them is dropped. The returned context has this context's device
+    /// and collective-check setting (changing them on it does not change
+    /// this context's).
+    ///
+    /// Bindings that run collective jobs on threads of their own use it as
+    /// the context to run them on, one job at a time, in the same order on
+    /// every rank.
+    ///
+    /// # Errors
+    /// [`Error::Communication`] if `MPI_Comm_dup` fails.
+    pub fn async_context(&self) -> Result<Context> {
+        let mut lane = self.inner.comm.lane.lock().unwrap_or_else(|p| p.into_inner());
+        if lane.is_none() {
+            *lane = Some(AsyncLane::new(self)?);
+        }
+        let lane_ctx = lane.as_ref().map(|l| l.context().clone()).ok_or_else(|| Error::Internal("no lane".into()))?;
+        drop(lane);
+        Ok(Context {
+            inner: Arc::new(Inner {
+                comm: Arc::clone(&lane_ctx.inner.comm),
+                rank: self.inner.rank,
+                size: self.inner.size,
+                device_id: self.inner.device_id,
+                checks: AtomicBool::new(self.collective_checks()),
+                _hold: MpiHold::acquire()?,
+            }),
+        })
+    }
+
+    /// Queues `job` on this communicator's async lane (made by
+    /// [`async_context`](Self::async_context) before), or gives it back to
+    /// be run on the calling thread (no `MPI_THREAD_MULTIPLE`, or no thread).
+    pub(crate) fn submit_async(&self, job: Job) -> Result<Option<Job>> {
+        let mut lane = self.inner.comm.lane.lock().unwrap_or_else(|p| p.into_inner());
+        match lane.as_mut() {
+            Some(l) => Ok(l.submit(job)),
+            None => Err(Error::Internal("submit_async before async_context".into())),
+        }
+    }
+
+    /// True if this context's communicator has an async lane (an
+    /// asynchronous collective or [`async_context`](Self::async_context)
+    /// was used on it). Not collective.
+    pub fn has_async_lane(&self) -> bool {
+        self.inner.comm.lane.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// An identifier of this context's communicator: equal for contexts
+    /// that share it (clones, [`with_device`](Self::with_device) copies),
+    /// different for live contexts that do not. Not collective. Bindings
+    /// key their per-communicator state by it.
+    pub fn comm_id(&self) -> usize {
+        Arc::as_ptr(&self.inner.comm) as usize
+    }
+
+    /// True if `other`'s communicator has the same processes in the same
+    /// rank order as this one's (`MPI_Comm_compare` gives identical or
+    /// congruent). Not collective.
+    pub fn congruent(&self, other: &Context) -> bool {
+        use mpi::topology::CommunicatorRelation as R;
+        matches!(self.comm().compare(other.comm()), R::Identical | R::Congruent)
     }
 
     /// Splits the ranks into sub-contexts by `color`, ordered by `key` then

@@ -131,6 +131,13 @@ fn maybe_finalize(st: &mut EnvState) {
     }
 }
 
+/// The thread support MPI granted (`Single` while MPI is not initialised).
+/// Crate-internal: the asynchronous algorithms run their jobs on a thread
+/// of their own only under `MPI_THREAD_MULTIPLE`.
+pub(crate) fn granted_thread_level() -> ThreadLevel {
+    state().threading.unwrap_or(ThreadLevel::Single)
+}
+
 /// An internal hold on MPI, owned by every context: MPI stays initialised
 /// while any exists. Not counted by [`Environment::ref_count`].
 #[derive(Debug)]

@@ -44,6 +44,7 @@ pub mod raw;
 pub mod rma;
 
 pub use algorithms::halo::{Boundary, HaloSpec};
+pub use algorithms::{async_for_each, async_reduce, async_sort, async_transform, when_all, when_any, Future};
 pub use algorithms::{Execution, Located};
 pub use collective::ReduceOp;
 pub use containers::DistributedMap;

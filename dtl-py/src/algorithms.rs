@@ -15,7 +15,7 @@
 use std::any::Any;
 
 use dtl_core::containers::Distributed1D;
-use dtl_core::{Error, Execution, Located, ReduceOp};
+use dtl_core::{Context, Error, Execution, Located, ReduceOp};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{IntoPyDict, PyBool, PyString};
@@ -379,4 +379,29 @@ pub(crate) fn quantile<T: PyElem>(py: Python<'_>, v: &Distributed1D<T>, q: Optio
         Some(q) => v.percentile(q),
     })
     .py()
+}
+
+/// `reduce` (or `reduce_deterministic`) with the container lent `ctx`, the
+/// async lane's context (`Distributed1D::with_context`): its collectives
+/// run over the lane's communicator. Collective over `ctx`.
+pub(crate) fn reduce_on<'py, T: PyElem>(
+    py: Python<'py>,
+    v: &mut Distributed1D<T>,
+    ctx: &Context,
+    op: Option<&Bound<'py, PyAny>>,
+    deterministic: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    v.with_context(ctx, |v| if deterministic { reduce_deterministic(py, v, op) } else { reduce(py, v, op) }).py()?
+}
+
+/// `sort` / `stable_sort` with the container lent `ctx`, the async lane's
+/// context. Collective over `ctx`.
+pub(crate) fn sort_on<T: PyElem>(
+    py: Python<'_>,
+    v: &mut Distributed1D<T>,
+    ctx: &Context,
+    reverse: bool,
+    stable: bool,
+) -> PyResult<()> {
+    v.with_context(ctx, |v| sort(py, v, reverse, stable)).py()?
 }

@@ -385,7 +385,7 @@ fn halo_to_numpy<'py, T: PyElem>(
 macro_rules! one_d_class {
     ($py_name:literal, $cls:ident, $any:ident, $core:ident, $doc:literal, { $($extra:tt)* }) => {
         #[doc = $doc]
-        #[pyclass(name = $py_name, module = "dtl")]
+        #[pyclass(name = $py_name, module = "dtl", weakref)]
         pub struct $cls {
             inner: $any,
             ctx: Py<PyContext>,
@@ -656,7 +656,7 @@ macro_rules! one_d_class {
             /// memory (zero-copy; writes go to the container). The view keeps
             /// the container alive. Not collective.
             fn local_view<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-                let me = slf.borrow();
+                let me = slf.try_borrow()?;
                 let token = me.views.clone();
                 each!(&me.inner, $any, v => view_of(slf.as_any(), &token, v.local(), &[v.local_size()]))
             }
@@ -899,6 +899,31 @@ macro_rules! one_d_class {
             #[pyo3(signature = (reverse=false))]
             fn _sort_presorted(&mut self, py: Python<'_>, reverse: bool) -> PyResult<()> {
                 each!(&mut self.inner, $any, v => crate::algorithms::sort_presorted(py, &mut **v, reverse))
+            }
+            /// For ``dtl.async_reduce``: :meth:`reduce` with the container
+            /// lent ``ctx`` (``Context._async_context()``, the async lane),
+            /// so that its collectives go over the lane's communicator. The
+            /// container stays borrowed for the whole call: using it from
+            /// another thread meanwhile raises ``RuntimeError``. Collective
+            /// over ``ctx``.
+            #[pyo3(signature = (ctx, op=None, deterministic=false))]
+            fn _reduce_on<'py>(
+                &mut self,
+                py: Python<'py>,
+                ctx: PyRef<'py, PyContext>,
+                op: Option<&Bound<'py, PyAny>>,
+                deterministic: bool,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let lane = ctx.ctx.clone();
+                each!(&mut self.inner, $any, v => crate::algorithms::reduce_on(py, &mut **v, &lane, op, deterministic))
+            }
+            /// For ``dtl.async_sort``: :meth:`sort` with the container lent
+            /// ``ctx`` (the async lane), as :meth:`_reduce_on`. Collective
+            /// over ``ctx``.
+            #[pyo3(signature = (ctx, reverse=false, stable=false))]
+            fn _sort_on(&mut self, py: Python<'_>, ctx: PyRef<'_, PyContext>, reverse: bool, stable: bool) -> PyResult<()> {
+                let lane = ctx.ctx.clone();
+                each!(&mut self.inner, $any, v => crate::algorithms::sort_on(py, &mut **v, &lane, reverse, stable))
             }
             /// Sorts this rank's elements only (NaN last). Not collective.
             #[pyo3(signature = (reverse=false))]
@@ -1434,7 +1459,7 @@ impl PyDistributedTensor {
     /// This rank's block as a NumPy array of ``local_shape`` sharing the
     /// tensor's memory (zero-copy). Not collective.
     fn local_view<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let me = slf.borrow();
+        let me = slf.try_borrow()?;
         let token = me.views.clone();
         each!(&me.inner, AnyTensor, v => view_of(slf.as_any(), &token, v.local(), &v.local_shape()))
     }

@@ -17,6 +17,15 @@ pub fn ensure_mpi() -> PyResult<()> {
     res.py()
 }
 
+/// ``True`` if MPI granted ``MPI_THREAD_MULTIPLE``: the asynchronous
+/// algorithms then run their jobs on threads of their own (else
+/// synchronously, inside the call).
+#[pyfunction]
+pub fn _async_threads() -> PyResult<bool> {
+    ensure_mpi()?;
+    Ok(Environment::new().py()?.thread_level() == dtl_core::ThreadLevel::Multiple)
+}
+
 /// Finalises MPI at interpreter exit if dtl initialised it (not when mpi4py
 /// or the host did). Collective over MPI_COMM_WORLD.
 #[pyfunction]
@@ -145,7 +154,7 @@ impl PyEnvironment {
 /// mpi4py intra-communicator ``c`` (dtl duplicates it and never frees it).
 /// ``device_id`` selects a GPU for device placement. Creation is collective
 /// over the communicator. Usable as a context manager.
-#[pyclass(name = "Context", module = "dtl", frozen)]
+#[pyclass(name = "Context", module = "dtl", frozen, weakref)]
 pub struct PyContext {
     pub ctx: Context,
 }
@@ -291,6 +300,27 @@ impl PyContext {
     /// communicator (not collective, no MPI call).
     fn with_cuda(&self, device_id: i32) -> PyResult<PyContext> {
         Ok(PyContext { ctx: self.ctx.with_device(device_id).py()? })
+    }
+
+    /// For ``dtl.async_*``: the context of this communicator's async lane
+    /// (a duplicate communicator, made by ``MPI_Comm_dup`` on first use:
+    /// **collective** then; later calls only return it), with this
+    /// context's device and collective-check setting. The collective async
+    /// jobs run on it, one at a time, in submission order.
+    fn _async_context(&self, py: Python<'_>) -> PyResult<PyContext> {
+        Ok(PyContext { ctx: py.detach(|| self.ctx.async_context()).py()? })
+    }
+    /// An identifier of the communicator, equal for contexts that share it
+    /// (``with_cuda`` copies); ``dtl`` keys its async executors by it.
+    #[getter]
+    fn _comm_id(&self) -> usize {
+        self.ctx.comm_id()
+    }
+    /// ``True`` once an asynchronous collective has made this
+    /// communicator's async lane. Not collective.
+    #[getter]
+    fn _has_async_lane(&self) -> bool {
+        self.ctx.has_async_lane()
     }
 
     fn __repr__(&self) -> String {

@@ -66,6 +66,7 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wtime, m)?)?;
     m.add_function(wrap_pyfunction!(placement_available, m)?)?;
     m.add_function(wrap_pyfunction!(context::_finalize, m)?)?;
+    m.add_function(wrap_pyfunction!(context::_async_threads, m)?)?;
     m.add_class::<context::PyEnvironment>()?;
     m.add_class::<context::PyContext>()?;
     m.add_class::<containers::PyDistributedVector>()?;

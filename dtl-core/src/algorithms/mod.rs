@@ -15,6 +15,7 @@
 //! | scans | `inclusive_scan`, `exclusive_scan` (and `*_local`) | yes (local variants: no) |
 //! | sorting | [`sort`](Distributed1D::sort), [`stable_sort`](Distributed1D::stable_sort), [`is_sorted`](Distributed1D::is_sorted), [`sort_local`](Distributed1D::sort_local) | yes (`sort_local`: no) |
 //! | order statistics | [`nth_element`](Distributed1D::nth_element), [`median`](Distributed1D::median), [`percentile`](Distributed1D::percentile) | yes |
+//! | asynchronous ([`future`]) | [`async_for_each`], [`async_transform`], [`async_reduce`], [`async_sort`] → [`Future`]; [`when_all`], [`when_any`] | `async_reduce`, `async_sort`: yes (their collectives run on the communicator's async lane) |
 //!
 //! A **replicated** container holds every element on every rank: its
 //! queries and reductions are computed from the local copy, without
@@ -78,6 +79,7 @@
 //! [`DistributedArray`]: crate::DistributedArray
 
 mod deterministic;
+pub mod future;
 pub mod halo;
 pub(crate) mod kernels;
 mod sort;
@@ -90,6 +92,7 @@ use crate::containers::Distributed1D;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::partition::{Partition, PartitionSpec};
+pub use future::{async_for_each, async_reduce, async_sort, async_transform, when_all, when_any, Future};
 use kernels::{arg_best, combine, fold, map_reduce_slice, parallel, reduce_slice, scan_in_place};
 
 /// Where the local work of an algorithm runs.

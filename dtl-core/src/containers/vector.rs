@@ -146,6 +146,61 @@ impl<T: Element> Distributed1D<T> {
     pub fn context(&self) -> &Context {
         &self.ctx
     }
+    /// Runs `f` on this container with its context temporarily replaced by
+    /// `ctx`, and restores the container's own context afterwards (also
+    /// when `f` panics). The collectives that `f` makes through the
+    /// container then run on `ctx`'s communicator: the asynchronous
+    /// algorithms ([`crate::algorithms::future`]) run their jobs this way on
+    /// a communicator's async lane ([`Context::async_context`]). `ctx` must
+    /// span the same processes in the same rank order (a duplicate, as the
+    /// lane's is). Not collective by itself; `f` may be. The local part
+    /// stays where it is (its RMA exposure too); a layout change inside `f`
+    /// (`redistribute`, `resize`) exposes the new local part on `ctx`'s
+    /// windows, which keeps working.
+    ///
+    /// ```
+    /// use dtl_core::{Context, DistributedVector, ReduceOp};
+    /// let ctx = Context::world()?;
+    /// let side = ctx.dup()?;                                      // collective
+    /// let mut v = DistributedVector::<i64>::with_value(&ctx, 10, 1)?;
+    /// let total = v.with_context(&side, |v| v.reduce(ReduceOp::Sum))??; // on `side`
+    /// assert_eq!(total, 10);
+    /// # Ok::<(), dtl_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if `ctx`'s
+    /// communicator does not have the same processes in the same order
+    /// (`MPI_Comm_compare` neither identical nor congruent): then `f` does
+    /// not run.
+    pub fn with_context<R>(&mut self, ctx: &Context, f: impl FnOnce(&mut Self) -> R) -> Result<R> {
+        if ctx.size() != self.ctx.size() || ctx.rank() != self.ctx.rank() || !ctx.congruent(&self.ctx) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "with_context: ctx must span the container's processes in the same rank order (a duplicate of \
+                 its context); got a context of size {} where this rank is {}, the container's has size {} and \
+                 rank {}",
+                ctx.size(),
+                ctx.rank(),
+                self.ctx.size(),
+                self.ctx.rank()
+            )));
+        }
+        /// Puts the container's context back when dropped (on unwinding too).
+        struct Restore<'a, T: Element> {
+            d: &'a mut Distributed1D<T>,
+            own: Option<Context>,
+        }
+        impl<T: Element> Drop for Restore<'_, T> {
+            fn drop(&mut self) {
+                if let Some(own) = self.own.take() {
+                    self.d.ctx = own;
+                }
+            }
+        }
+        let own = std::mem::replace(&mut self.ctx, ctx.clone());
+        let guard = Restore { d: self, own: Some(own) };
+        Ok(f(&mut *guard.d))
+    }
     /// The partition (pure index maps, see [`Partition`]).
     pub fn partition(&self) -> &Layout {
         &self.part

@@ -82,6 +82,16 @@ from ._algorithms import (
     transform,
     transform_reduce,
 )
+from . import _async
+from ._async import (
+    Future,
+    async_for_each,
+    async_reduce,
+    async_sort,
+    async_transform,
+    when_all,
+    when_any,
+)
 from ._dtl import (
     Context,
     DistributedArray,
@@ -148,6 +158,9 @@ DTL_NCCL_MODE_HYBRID_PARITY = 1
 # MPI stays up for the whole interpreter; finalise it at exit if dtl (not
 # mpi4py or the host program) initialised it.
 _atexit.register(_dtl._finalize)
+# Registered after `_finalize`, so run before it (atexit is last in, first
+# out): the async jobs end before MPI does.
+_atexit.register(_async._shutdown)
 
 __all__ = [
     "__version__",
@@ -194,6 +207,13 @@ __all__ = [
     "exclusive_scan",
     "inclusive_scan_local",
     "exclusive_scan_local",
+    "Future",
+    "async_for_each",
+    "async_transform",
+    "async_reduce",
+    "async_sort",
+    "when_all",
+    "when_any",
     "SUM",
     "PROD",
     "MIN",

@@ -20,6 +20,9 @@ def status_name(code: int) -> str: ...
 def wtime() -> float: ...
 def placement_available(p: int) -> bool: ...
 def _finalize() -> None: ...
+def _async_threads() -> bool:
+    """True if MPI granted MPI_THREAD_MULTIPLE (async jobs then run on a
+    worker thread; else synchronously, inside the call)."""
 def _reject(ctx: "Context", what: str, status: int, message: str) -> None: ...
 
 class Environment:
@@ -81,6 +84,16 @@ class Context:
     def dup(self) -> "Context": ...
     def split(self, color: Optional[int], key: int = 0) -> Optional["Context"]: ...
     def with_cuda(self, device_id: int) -> "Context": ...
+    def _async_context(self) -> "Context":
+        """The context of this communicator's async lane (a duplicate made by
+        MPI_Comm_dup on first use: collective then), with this context's
+        device and collective checks."""
+    @property
+    def _comm_id(self) -> int:
+        """Equal for contexts sharing a communicator (``with_cuda`` copies)."""
+    @property
+    def _has_async_lane(self) -> bool:
+        """True once an async collective made this communicator's lane."""
 
 _DTypeLike = Union[npt.DTypeLike, None]
 _PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -169,6 +182,13 @@ class _Distributed1D:
         """``sort`` of parts each rank has already sorted ascending (NaN last)."""
     def sort_local(self, reverse: bool = False) -> None:
         """Sorts this rank's part only. Not collective."""
+    def _reduce_on(self, ctx: Context, op: _Op = None, deterministic: bool = False) -> Any:
+        """For ``dtl.async_reduce``: ``reduce`` with the container lent ``ctx``
+        (the async lane); the container stays borrowed for the call.
+        Collective over ``ctx``."""
+    def _sort_on(self, ctx: Context, reverse: bool = False, stable: bool = False) -> None:
+        """For ``dtl.async_sort``: ``sort`` with the container lent ``ctx``
+        (the async lane). Collective over ``ctx``."""
     def is_sorted(self, reverse: bool = False) -> bool:
         """True if sorted in global order (NaN last). Collective."""
     def nth_element(self, k: int) -> Any:
