@@ -15,7 +15,7 @@ mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use common::{specs, Suite};
+use common::{mix, sort_data, sorted, specs, Suite};
 
 use dtl_core::algorithms::{async_for_each, async_reduce, async_sort, async_transform, when_all, when_any, Future};
 use dtl_core::partition::{Partition, PartitionSpec};
@@ -45,33 +45,6 @@ fn all_tests() -> Suite {
 
 const SIZES: [usize; 5] = [0, 1, 2, 7, 1001];
 
-/// splitmix64: reproducible pseudo-random bits for global index `g`.
-fn mix(g: u64) -> u64 {
-    let mut z = g.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Values in 0..100 with repeats (every dtype holds them), negative and
-/// fractional for floats.
-fn val<T: Element>(g: usize) -> T {
-    let r = (mix(g as u64) % 100) as f64;
-    T::from_f64(if T::DTYPE.is_float() { r / 4.0 - 10.0 } else { r })
-}
-
-fn global<T: Element>(n: usize) -> Vec<T> {
-    (0..n).map(val).collect()
-}
-
-fn sorted<T: Element>(mut g: Vec<T>, reverse: bool) -> Vec<T> {
-    g.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    if reverse {
-        g.reverse();
-    }
-    g
-}
-
 fn t_thread_level(_: &Context) {
     // The lane's worker needs it; Open MPI and MPICH grant it.
     let env = Environment::new().unwrap();
@@ -80,7 +53,7 @@ fn t_thread_level(_: &Context) {
 
 fn t_reduce<T: Element>(ctx: &Context) {
     for n in SIZES {
-        let g = global::<T>(n);
+        let g = sort_data::<T>(n);
         for (name, spec) in specs(n, ctx.size()) {
             for op in [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max] {
                 let v = DistributedVector::from_global_with(ctx, &g, &spec).unwrap();
@@ -109,7 +82,7 @@ fn t_reduce<T: Element>(ctx: &Context) {
 
 fn t_sort<T: Element>(ctx: &Context) {
     for n in SIZES {
-        let g = global::<T>(n);
+        let g = sort_data::<T>(n);
         for (name, spec) in specs(n, ctx.size()) {
             for reverse in [false, true] {
                 let what = format!("{name} n={n} reverse={reverse}");
@@ -157,7 +130,7 @@ fn t_local(ctx: &Context) {
 
 fn t_in_flight(ctx: &Context) {
     let n = 20_011;
-    let g = global::<f64>(n);
+    let g = sort_data::<f64>(n);
     let mut futures = Vec::new();
     for (name, spec) in specs(n, ctx.size()) {
         let v = DistributedVector::from_global_with(ctx, &g, &spec).unwrap();
@@ -252,16 +225,16 @@ fn t_when(ctx: &Context) {
 }
 
 fn t_errors(ctx: &Context) {
-    let v = DistributedVector::from_global(ctx, &global::<f64>(10)).unwrap();
+    let v = DistributedVector::from_global(ctx, &sort_data::<f64>(10)).unwrap();
     check_err_same!(ctx, async_reduce(v, ReduceOp::BAnd).unwrap().get(), Error::InvalidArgument(_), "BAND on f64");
-    let v = DistributedVector::from_global(ctx, &global::<f32>(10)).unwrap();
+    let v = DistributedVector::from_global(ctx, &sort_data::<f32>(10)).unwrap();
     let fs = vec![async_reduce(v, ReduceOp::LXor).unwrap()];
     check_err_same!(ctx, when_all(fs), Error::InvalidArgument(_), "LXOR on f32 via when_all");
     // The lane survives failed jobs, and the ranks still agree.
     let w = DistributedVector::<i32>::with_value(ctx, 10, 3).unwrap();
     check_eq!(async_reduce(w, ReduceOp::BOr).unwrap().get().map(|r| r.1), Ok(3), "after errors");
     if ctx.size() > 1 {
-        let w = DistributedVector::from_global(ctx, &global::<i16>(10)).unwrap();
+        let w = DistributedVector::from_global(ctx, &sort_data::<i16>(10)).unwrap();
         check_err_same!(ctx, async_sort(w, ctx.rank() == 0).unwrap().get(), Error::Mismatch(_), "reverse differs");
         let w = DistributedVector::<i16>::from_local(ctx, vec![1; 3 + ctx.rank()]).unwrap();
         let fw = async_reduce(w, ReduceOp::Sum).unwrap();
@@ -385,20 +358,20 @@ fn t_lane_shared(ctx: &Context) {
 
 fn t_drop_waits(ctx: &Context) {
     for _ in 0..5 {
-        let v = DistributedVector::<f64>::from_global(ctx, &global::<f64>(5000)).unwrap();
+        let v = DistributedVector::<f64>::from_global(ctx, &sort_data::<f64>(5000)).unwrap();
         let f = async_sort(v, true).unwrap();
         drop(f); // waits; the sorted container is dropped here
         check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), ctx.size() as i32, "after a drop");
     }
     // Dropping the last handle of a context while its lane is idle.
     let c = ctx.dup().unwrap();
-    let v = DistributedVector::<f64>::from_global(&c, &global::<f64>(5000)).unwrap();
+    let v = DistributedVector::<f64>::from_global(&c, &sort_data::<f64>(5000)).unwrap();
     drop(c);
     let f = async_sort(v, false).unwrap();
     let v = f.get().unwrap();
     check_eq!(
         v.gather_all().unwrap(),
-        sorted(global::<f64>(5000), false),
+        sorted(sort_data::<f64>(5000), false),
         "lane of a context only the container holds"
     );
 }

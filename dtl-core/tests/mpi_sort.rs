@@ -11,7 +11,7 @@
 #[macro_use]
 mod common;
 
-use common::{specs, Suite};
+use common::{mix, sort_data, sort_val, sorted, specs, Suite};
 
 use dtl_core::partition::PartitionSpec;
 use dtl_core::{Context, DistributedArray, DistributedVector, Element, Error, Execution};
@@ -36,37 +36,9 @@ fn all_tests() -> Suite {
 
 const SIZES: [usize; 6] = [0, 1, 2, 5, 40, 1001];
 
-/// splitmix64: reproducible pseudo-random bits for global index `g`.
-fn mix(g: u64) -> u64 {
-    let mut z = g.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Test data at global index `g`: values in 0..100 with repeats (every
-/// dtype holds them), negative and fractional for floats.
-fn val<T: Element>(g: usize) -> T {
-    let r = (mix(g as u64) % 100) as f64;
-    T::from_f64(if T::DTYPE.is_float() { r / 4.0 - 10.0 } else { r })
-}
-
-fn global<T: Element>(n: usize) -> Vec<T> {
-    (0..n).map(val).collect()
-}
-
-/// The model order (no NaN in the data it is used on).
-fn sorted<T: Element>(mut g: Vec<T>, reverse: bool) -> Vec<T> {
-    g.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    if reverse {
-        g.reverse();
-    }
-    g
-}
-
 fn t_sort<T: Element>(ctx: &Context) {
     for n in SIZES {
-        let g = global::<T>(n);
+        let g = sort_data::<T>(n);
         for (name, spec) in specs(n, ctx.size()) {
             for reverse in [false, true] {
                 for stable in [false, true] {
@@ -105,7 +77,7 @@ fn model_percentile(s: &[f64], q: f64) -> f64 {
 
 fn t_select<T: Element>(ctx: &Context) {
     for n in SIZES {
-        let g = global::<T>(n);
+        let g = sort_data::<T>(n);
         let s = sorted(g.clone(), false);
         let sf: Vec<f64> = s.iter().map(|x| x.to_f64()).collect();
         for (name, spec) in specs(n, ctx.size()) {
@@ -133,7 +105,7 @@ fn t_select<T: Element>(ctx: &Context) {
 fn t_nan(ctx: &Context) {
     for n in [1usize, 7, 300] {
         // Every fifth element NaN.
-        let g: Vec<f64> = (0..n).map(|i| if i % 5 == 2 { f64::NAN } else { val::<f64>(i) }).collect();
+        let g: Vec<f64> = (0..n).map(|i| if i % 5 == 2 { f64::NAN } else { sort_val::<f64>(i) }).collect();
         let nans = g.iter().filter(|x| x.is_nan()).count();
         let numbers: Vec<f64> = g.iter().copied().filter(|x| !x.is_nan()).collect();
         for (name, spec) in specs(n, ctx.size()) {
@@ -242,14 +214,14 @@ fn t_array_seq(ctx: &Context) {
 }
 
 fn t_errors(ctx: &Context) {
-    let v = DistributedVector::from_global(ctx, &global::<f64>(10)).unwrap();
+    let v = DistributedVector::from_global(ctx, &sort_data::<f64>(10)).unwrap();
     check_err_same!(ctx, v.nth_element(10), Error::Bounds(_), "nth_element(n)");
     check_err_same!(ctx, v.percentile(100.5), Error::InvalidArgument(_), "percentile(100.5)");
     check_err_same!(ctx, v.percentile(f64::NAN), Error::InvalidArgument(_), "percentile(NaN)");
     check_err_same!(ctx, v.percentile(-1.0), Error::InvalidArgument(_), "percentile(-1)");
     // Ranks disagreeing on `reverse` fail on every rank instead of hanging.
     if ctx.size() > 1 {
-        let mut w = DistributedVector::from_global(ctx, &global::<f64>(10)).unwrap();
+        let mut w = DistributedVector::from_global(ctx, &sort_data::<f64>(10)).unwrap();
         check_err_same!(ctx, w.sort(ctx.rank() == 0), Error::Mismatch(_), "reverse differs");
         let k = if ctx.rank() == 0 { 1 } else { 2 };
         check_err_same!(ctx, v.nth_element(k), Error::Mismatch(_), "k differs");
@@ -261,7 +233,7 @@ fn t_errors(ctx: &Context) {
 /// error on every rank.
 fn t_presorted(ctx: &Context) {
     for n in [0usize, 3, 41, 5000] {
-        let mut g: Vec<f64> = (0..n).map(val::<f64>).collect();
+        let mut g: Vec<f64> = (0..n).map(sort_val::<f64>).collect();
         for (i, x) in g.iter_mut().enumerate() {
             match i % 9 {
                 1 => *x = -0.0,

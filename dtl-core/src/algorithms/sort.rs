@@ -382,7 +382,6 @@ impl<T: Element> Distributed1D<T> {
     /// the sort order.
     fn sort_checked(&mut self, reverse: bool, stable: bool, ready: bool) -> Result<()> {
         let exec = self.exec;
-        let cmp = move |a: &T, b: &T| order(a, b, reverse);
         let sort_part = |x: &mut [T]| {
             if !ready {
                 local_sort(x, reverse, exec)
@@ -397,7 +396,7 @@ impl<T: Element> Distributed1D<T> {
         if self.part.is_contiguous() {
             let targets: Vec<usize> = (1..ctx.size()).map(|r| self.part.local_offset(r)).collect();
             sort_part(&mut self.data);
-            let sorted = exchange_sorted(&ctx, &self.data, &targets, &cmp, exec, reverse)?;
+            let sorted = exchange_sorted(&ctx, &self.data, &targets, exec, reverse)?;
             self.data.copy_from_slice(&sorted);
             return Ok(());
         }
@@ -413,7 +412,7 @@ impl<T: Element> Distributed1D<T> {
             sort_part(&mut part);
         }
         let targets: Vec<usize> = (1..ctx.size()).map(|r| block.local_offset(r)).collect();
-        let sorted = exchange_sorted(&ctx, &part, &targets, &cmp, exec, reverse)?;
+        let sorted = exchange_sorted(&ctx, &part, &targets, exec, reverse)?;
         drop(part);
         let back = redistribute_1d(&ctx, sorted, &block, &self.part, T::ZERO)?;
         self.data.copy_from_slice(&back);
@@ -594,11 +593,10 @@ fn exchange_sorted<T: Element>(
     ctx: &crate::Context,
     a: &[T],
     targets: &[usize],
-    cmp: &(impl Fn(&T, &T) -> Ordering + Sync),
     exec: Execution,
     reverse: bool,
 ) -> Result<Vec<T>> {
-    let splits = exact_splits(ctx, a, targets, cmp)?;
+    let splits = exact_splits(ctx, a, targets, &|x: &T, y: &T| order(x, y, reverse))?;
     let mut counts = Vec::with_capacity(ctx.size());
     let mut prev = 0;
     for &s in splits.iter().chain(std::iter::once(&a.len())) {

@@ -254,3 +254,32 @@ pub fn model(spec: &PartitionSpec, n: usize, size: usize) -> Vec<Vec<usize>> {
     }
     owned
 }
+
+/// splitmix64: reproducible pseudo-random bits for global index `g`.
+pub fn mix(g: u64) -> u64 {
+    let mut z = g.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Sort-test data at global index `g`: values in 0..100 with repeats (every
+/// dtype holds them), negative and fractional for floats.
+pub fn sort_val<T: dtl_core::Element>(g: usize) -> T {
+    let r = (mix(g as u64) % 100) as f64;
+    T::from_f64(if T::DTYPE.is_float() { r / 4.0 - 10.0 } else { r })
+}
+
+/// `sort_val` for global indices `0..n`.
+pub fn sort_data<T: dtl_core::Element>(n: usize) -> Vec<T> {
+    (0..n).map(sort_val).collect()
+}
+
+/// The model order of the sort tests (data without NaN).
+pub fn sorted<T: dtl_core::Element>(mut g: Vec<T>, reverse: bool) -> Vec<T> {
+    g.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if reverse {
+        g.reverse();
+    }
+    g
+}
