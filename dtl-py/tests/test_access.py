@@ -233,3 +233,29 @@ def test_get_set_bounds_on_the_calling_rank_only(ctx):
             v.set(-1, 1.0)
     ctx.barrier()
     np.testing.assert_array_equal(v.gather_all(), np.zeros(5))
+
+
+def test_get_on_the_halves_of_a_split(ctx):
+    """Containers on the two halves of a split build their windows at the
+    same moment, on communicators with the same context id. Open MPI 4.1's
+    osc/rdma names its shared-memory file after that id, so without dtl's
+    node-wide serialisation of window creation this crashed or failed
+    MPI_Get (MPI_ERR_RMA_RANGE) in about one run of three at np 4."""
+    from mpi4py import MPI
+
+    world = MPI.COMM_WORLD
+    for i in range(12):
+        sub = world.Split(world.rank % 2, world.rank)
+        sub_ctx = dtl.Context(comm=sub)
+        v = dtl.DistributedVector(sub_ctx, 50 + i, dtype=np.float64)
+        v.local_view()[:] = sub_ctx.rank + 0.5
+        w = dtl.DistributedVector(sub_ctx, 7, dtype=np.int32)
+        sub_ctx.barrier()
+        n = 50 + i
+        got = [float(v.get(j)) for j in range(n)]
+        want = np.repeat(np.arange(sub_ctx.size) + 0.5, [len(p) for p in np.array_split(np.arange(n), sub_ctx.size)])
+        assert got == list(want), f"iteration {i}"
+        sub_ctx.barrier()
+        del v, w, sub_ctx
+        sub.Free()
+    ctx.barrier()

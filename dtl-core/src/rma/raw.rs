@@ -48,6 +48,93 @@ fn with_errors_return(comm: RawComm, f: impl FnOnce() -> c_int) -> Result<c_int>
     Ok(rc)
 }
 
+/// Runs the window-creating call `f` (collective over `comm`) while no other
+/// communicator on the same node creates a window. Collective over `comm`.
+///
+/// Open MPI 4.1's `osc/rdma` names the shared-memory file behind every
+/// window after the communicator's context id
+/// (`/dev/shm/osc_rdma.<host>.<jobid>.<cid>`), and disjoint communicators —
+/// the two halves of a split — get the same context id. When two of them
+/// create windows at the same moment, their node leaders open the same file:
+/// the windows share their state, one leader's `unlink` removes the other's
+/// file ("A system call failed during shared memory initialization …
+/// unlink(2)"), and the job may crash later in `MPI_Win_detach`/`free`.
+///
+/// So one rank per node and communicator takes an exclusive lock on a
+/// per-user lock file in the node's temporary directory around the
+/// creation. It only *tries* the lock, and the ranks agree (`MPI_Allreduce`)
+/// whether every node leader got it; if not, the ones that did let go and
+/// all retry after a short random pause. No rank ever waits on the lock
+/// while holding it elsewhere, so communicators that span several nodes
+/// cannot deadlock each other, and since every rank has already arrived,
+/// the lock is held only for the creation itself. A closing `MPI_Barrier`
+/// keeps the lock until every rank — including Open MPI's node leader,
+/// which removes the file — has returned. Where the lock file cannot be
+/// opened the creation runs unserialised. Cost: an `MPI_Allgather` of a
+/// node id, one `MPI_Allreduce` per try and one `MPI_Barrier`, once per
+/// window.
+fn node_serialised<C: Communicator, R>(comm: &C, f: impl FnOnce() -> R) -> R {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    mpi::environment::processor_name().unwrap_or_default().hash(&mut h);
+    let node = h.finish();
+    let mut nodes = vec![0u64; comm.size() as usize];
+    comm.all_gather_into(&node, &mut nodes[..]);
+    let rank = comm.rank() as usize;
+    let leader = nodes.iter().position(|&n| n == node) == Some(rank);
+    let file = if leader { lock_file() } else { None };
+    let mut attempt = 0u32;
+    loop {
+        let got = match &file {
+            Some(f) => flock(f, libc::LOCK_EX | libc::LOCK_NB),
+            None => true,
+        };
+        let mut all = 0u8;
+        comm.all_reduce_into(&u8::from(got), &mut all, mpi::collective::SystemOperation::min());
+        if all == 1 {
+            break;
+        }
+        if let (true, Some(f)) = (got, &file) {
+            flock(f, libc::LOCK_UN);
+        }
+        attempt = attempt.saturating_add(1);
+        // A pause of 0.1–3 ms (growing with the attempts), different per rank.
+        let spread = u64::from(attempt.min(30)) * 100;
+        let jitter =
+            (node ^ (rank as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(attempt) << 40) % spread.max(1);
+        std::thread::sleep(std::time::Duration::from_micros(100 + jitter));
+    }
+    let out = f();
+    comm.barrier();
+    if let Some(f) = &file {
+        flock(f, libc::LOCK_UN);
+    }
+    out
+}
+
+/// `flock(2)` on `file`; whether it succeeded.
+fn flock(file: &std::fs::File, op: c_int) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid open descriptor; flock has no memory effects.
+    unsafe { libc::flock(file.as_raw_fd(), op) == 0 }
+}
+
+/// The per-user lock file that serialises window creation on this node, or
+/// `None` if it cannot be opened.
+fn lock_file() -> Option<std::fs::File> {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(dir.join(format!("dtl-win-create-{uid}.lock")))
+        .ok()
+}
+
 impl RawWin {
     fn adopt(win: ffi::MPI_Win) -> Result<RawWin> {
         let w = RawWin { win };
@@ -63,13 +150,16 @@ impl RawWin {
     /// # Errors
     /// [`Error::Communication`] if MPI cannot create it (Open MPI 4.1, for
     /// instance, has no one-sided component for a one-rank communicator).
-    pub(crate) fn create_dynamic(comm: &impl AsRaw<Raw = RawComm>) -> Result<RawWin> {
+    ///
+    /// The creation is serialised node-wide (see [`node_serialised`]).
+    pub(crate) fn create_dynamic<C: Communicator + AsRaw<Raw = RawComm>>(comm: &C) -> Result<RawWin> {
         // SAFETY: reading an immutable constant exported by rsmpi's C shim.
         let mut win: ffi::MPI_Win = unsafe { ffi::RSMPI_WIN_NULL };
         let raw = comm.as_raw();
-        // SAFETY: `raw` is a live intra-communicator; `win` receives a new handle.
-        let rc =
-            with_errors_return(raw, || unsafe { ffi::MPI_Win_create_dynamic(ffi::RSMPI_INFO_NULL, raw, &mut win) })?;
+        let rc = node_serialised(comm, || {
+            // SAFETY: `raw` is a live intra-communicator; `win` receives a new handle.
+            with_errors_return(raw, || unsafe { ffi::MPI_Win_create_dynamic(ffi::RSMPI_INFO_NULL, raw, &mut win) })
+        })?;
         check(rc, "MPI_Win_create_dynamic")?;
         RawWin::adopt(win)
     }
