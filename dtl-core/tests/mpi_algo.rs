@@ -12,10 +12,10 @@
 #[macro_use]
 mod common;
 
-use common::{specs, Suite};
+use common::{sort_data, sorted, specs, Suite};
 
 use dtl_core::partition::PartitionSpec;
-use dtl_core::{Context, DistributedArray, DistributedVector, Element, Error, Execution, ReduceOp};
+use dtl_core::{Context, DistributedArray, DistributedTensor, DistributedVector, Element, Error, Execution, ReduceOp};
 
 fn main() {
     common::run(|_, _| all_tests(), |_| {});
@@ -34,6 +34,8 @@ fn all_tests() -> Suite {
     s.add("algo::seq_equals_par", t_seq_par);
     s.add("algo::deterministic_reduce_is_rank_independent", t_deterministic::<f64>);
     s.add("algo::deterministic_reduce_is_rank_independent<f32>", t_deterministic::<f32>);
+    per_dtype!(s, "algo::tensor", t_tensor);
+    s.add("algo::tensor_copy_and_errors", t_tensor_copy);
     s
 }
 
@@ -332,4 +334,119 @@ fn t_deterministic<T: Element>(ctx: &Context) {
     }
     let ints = DistributedVector::<i64>::from_global(ctx, &[5, -3, 9]).unwrap();
     check_eq!(ints.reduce_deterministic(ReduceOp::Sum).unwrap(), 11, "integers");
+}
+
+// ---------------------------------------------------------------- tensors
+
+const TENSOR_SHAPES: [&[usize]; 6] = [&[0, 3], &[5], &[7, 3], &[2, 5, 3], &[3, 0], &[1, 4]];
+
+/// Every (name, tensor) of `shape` holding `g` (flat C order), split along
+/// every axis by every partition.
+fn each_tensor<T: Element>(ctx: &Context, shape: &[usize], g: &[T]) -> Vec<(String, DistributedTensor<T>)> {
+    let a = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), g.to_vec()).unwrap();
+    let mut out = Vec::new();
+    for axis in 0..shape.len() {
+        for (name, spec) in specs(shape[axis], ctx.size()) {
+            let t = DistributedTensor::scatter_from_with(ctx, Some(a.view()), 0, axis, &spec).unwrap();
+            out.push((format!("{shape:?} axis {axis} {name}"), t));
+        }
+    }
+    out
+}
+
+fn flat<T: Element>(t: &DistributedTensor<T>) -> Vec<T> {
+    t.gather_all().unwrap().iter().copied().collect()
+}
+
+fn t_tensor<T: Element>(ctx: &Context) {
+    for shape in TENSOR_SHAPES {
+        let n: usize = shape.iter().product();
+        let g: Vec<T> = sort_data(n);
+        for (name, mut t) in each_tensor(ctx, shape, &g) {
+            let local_shape = t.local_shape();
+            check_eq!(t.reduce(ReduceOp::Max).unwrap(), model_reduce(&g, ReduceOp::Max), "{name}: reduce max");
+            check_eq!(t.reduce(ReduceOp::Sum).unwrap(), model_reduce(&g, ReduceOp::Sum), "{name}: reduce sum");
+            check_eq!(t.reduce_deterministic(ReduceOp::Sum).unwrap(), model_reduce(&g, ReduceOp::Sum), "{name}: det");
+            let x = g.get(n / 2).copied().unwrap_or(T::ONE);
+            check_eq!(t.find(x).unwrap(), g.iter().position(|&y| y == x), "{name}: find");
+            check_eq!(t.count(x).unwrap(), g.iter().filter(|&&y| y == x).count(), "{name}: count");
+            let big = |y: T| y.to_f64() > 40.0;
+            check_eq!(t.find_if(big).unwrap(), g.iter().position(|&y| big(y)), "{name}: find_if");
+            check_eq!(t.any_of(big).unwrap(), g.iter().any(|&y| big(y)), "{name}: any_of");
+            let argmin = (0..n).reduce(|a, b| if g[b] < g[a] { b } else { a });
+            let argmax = (0..n).reduce(|a, b| if g[b] > g[a] { b } else { a });
+            check_eq!(
+                t.min_element().unwrap().map(|m| (m.index, m.value)),
+                argmin.map(|i| (i, g[i])),
+                "{name}: argmin"
+            );
+            check_eq!(
+                t.max_element().unwrap().map(|m| (m.index, m.value)),
+                argmax.map(|i| (i, g[i])),
+                "{name}: argmax"
+            );
+            let sq = g.iter().fold(T::ZERO, |a, &b| a.add(b.mul(b)));
+            if !T::DTYPE.is_float() || n < 40 {
+                check_eq!(t.dot(&t).unwrap(), sq, "{name}: dot");
+            }
+            if n > 0 {
+                let s = sorted(g.clone(), false);
+                check_eq!(t.nth_element(n / 3).unwrap(), s[n / 3], "{name}: nth_element");
+                let med =
+                    if n % 2 == 1 { s[n / 2].to_f64() } else { (s[n / 2 - 1].to_f64() + s[n / 2].to_f64()) / 2.0 };
+                check_eq!(t.median().unwrap(), med, "{name}: median");
+            }
+            // Scans in flat C order.
+            let mut inc = g.clone();
+            for i in 1..n {
+                inc[i] = inc[i - 1].add(g[i]);
+            }
+            t.inclusive_scan(ReduceOp::Sum).unwrap();
+            check_eq!(flat(&t), inc, "{name}: inclusive_scan");
+            t.exclusive_scan(ReduceOp::Max, T::ZERO).unwrap();
+            let mut exc = vec![T::ZERO; n];
+            for i in 1..n {
+                exc[i] = ReduceOp::Max.apply(exc[i - 1], inc[i - 1]);
+            }
+            check_eq!(flat(&t), exc, "{name}: exclusive_scan");
+            // Element-wise with flat global indices.
+            t.generate(|i| sort_data::<T>(i + 1)[i]);
+            check_eq!(flat(&t), g, "{name}: generate");
+            t.for_each_indexed(|i, x| *x = x.add(T::from_index(i % 3)));
+            let shifted: Vec<T> = g.iter().enumerate().map(|(i, &x)| x.add(T::from_index(i % 3))).collect();
+            check_eq!(flat(&t), shifted, "{name}: for_each_indexed");
+            // Sort: flat C order, every rank keeps its local shape.
+            for reverse in [false, true] {
+                t.generate(|i| sort_data::<T>(i + 1)[i]);
+                t.sort(reverse).unwrap();
+                check_eq!(flat(&t), sorted(g.clone(), reverse), "{name}: sort reverse={reverse}");
+                check_eq!(t.local_shape(), local_shape.clone(), "{name}: local shape after sort");
+                check!(t.is_sorted(reverse).unwrap(), "{name}: is_sorted after sort");
+            }
+            t.iota(T::ZERO);
+            check_eq!(flat(&t), (0..n).map(T::from_index).collect::<Vec<T>>(), "{name}: iota");
+            check_eq!(t.is_sorted(false).unwrap(), true, "{name}: iota is sorted");
+        }
+    }
+}
+
+fn t_tensor_copy(ctx: &Context) {
+    let shape = [6, 4, 3];
+    let g: Vec<f64> = sort_data(72);
+    let sources = each_tensor(ctx, &shape, &g);
+    let mut dst = DistributedTensor::<f64>::with_layout(ctx, &shape, 0.0, 1, &PartitionSpec::Cyclic).unwrap();
+    for (name, src) in &sources {
+        dst.fill(-1.0);
+        dst.copy_from(src).unwrap();
+        check_eq!(flat(&dst), g, "copy from {name}");
+    }
+    let other = DistributedTensor::<f64>::new(ctx, &[6, 12]).unwrap();
+    let (_, t) = &sources[0];
+    check_err!(t.dot(&other), Error::InvalidArgument(_), "dot of different shapes");
+    check_err!(t.percentile(101.0), Error::InvalidArgument(_), "percentile 101");
+    check_err!(t.nth_element(72), Error::Bounds(_), "nth_element out of range");
+    let mut e = DistributedTensor::<f64>::new(ctx, &[0, 2]).unwrap();
+    check!(e.median().unwrap().is_nan(), "median of an empty tensor");
+    e.sort(false).unwrap();
+    check_eq!(e.min_element().unwrap().map(|m| m.index), None, "argmin of an empty tensor");
 }

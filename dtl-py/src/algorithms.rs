@@ -48,7 +48,7 @@ pub(crate) fn execution_arg(value: &Bound<'_, PyAny>) -> PyResult<Execution> {
 
 /// Parses an `op` argument: a name (`dtl.SUM` is `"sum"`; `"MPI_SUM"`,
 /// `"product"`, … as the collectives accept) or a code in `0..=9`.
-fn op_arg(op: Option<&Bound<'_, PyAny>>) -> PyResult<ReduceOp> {
+pub(crate) fn op_arg(op: Option<&Bound<'_, PyAny>>) -> PyResult<ReduceOp> {
     let Some(op) = op.filter(|o| !o.is_none()) else { return Ok(ReduceOp::Sum) };
     let valid = "op must be one of dtl.SUM, PROD, MIN, MAX, LAND, LOR, LXOR, BAND, BOR, BXOR \
                  (or their names as strings, or codes 0..=9)";
@@ -80,13 +80,13 @@ fn agreed<T: PyElem, X>(py: Python<'_>, v: &Distributed1D<T>, what: &str, r: PyR
 }
 
 /// `x` as a NumPy scalar of its dtype.
-fn scalar_out<T: PyElem>(py: Python<'_>, x: T) -> PyResult<Bound<'_, PyAny>> {
+pub(crate) fn scalar_out<T: PyElem>(py: Python<'_>, x: T) -> PyResult<Bound<'_, PyAny>> {
     PyArray1::from_vec(py, vec![x]).get_item(0)
 }
 
 /// `value` (a scalar) as `T` with NumPy's conversion rules (an
 /// out-of-range integer is an error); `what` names the argument.
-fn element<T: PyElem>(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
+pub(crate) fn element<T: PyElem>(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<T> {
     dtype::scalar::<T>(py, value, T::DTYPE, what)
 }
 
@@ -94,7 +94,7 @@ fn element<T: PyElem>(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> P
 /// for uint8 or 0.5 for int32: then nothing matches). Comparison follows
 /// NumPy (`array == value`): a Python float is compared at the array's
 /// precision, a NumPy float64 at float64's. Errors for non-numbers.
-fn probe<T: PyElem>(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<T>> {
+pub(crate) fn probe<T: PyElem>(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<T>> {
     let np = py.import("numpy")?;
     let a = np.getattr("asarray")?.call1((value,)).map_err(|e| invalid(format!("{what} must be a number: {e}")))?;
     let kind: String = a.getattr("dtype")?.getattr("kind")?.extract()?;
@@ -239,7 +239,7 @@ pub(crate) fn count<T: PyElem>(py: Python<'_>, v: &Distributed1D<T>, value: &Bou
     }
 }
 
-fn located<'py, T: PyElem>(py: Python<'py>, l: Located<T>) -> PyResult<(usize, Bound<'py, PyAny>)> {
+pub(crate) fn located<'py, T: PyElem>(py: Python<'py>, l: Located<T>) -> PyResult<(usize, Bound<'py, PyAny>)> {
     Ok((l.index, scalar_out(py, l.value)?))
 }
 

@@ -1120,6 +1120,30 @@ macro_rules! one_d_class {
     };
 }
 
+/// The asynchronous algorithms run a tensor's collectives on the async lane
+/// from a worker thread; an inner-axis split would first move the data over
+/// the tensor's own communicator there, so it is refused.
+fn in_place_for_async(in_place: bool) -> PyResult<()> {
+    if in_place {
+        return Ok(());
+    }
+    Err(crate::errors::to_py(dtl_core::Error::NotSupported(
+        "async_reduce / async_sort of a tensor split along an inner axis: redistribute it along axis 0 \
+         first (or call dtl.reduce / dtl.sort)"
+            .into(),
+    )))
+}
+
+impl PyDistributedTensor {
+    pub(crate) fn dt(&self) -> DType {
+        each!(&self.inner, AnyTensor, v => element_dtype(v.local()))
+    }
+    /// The core `DistributedTensor<T>` behind this object, for a downcast.
+    pub(crate) fn core_any(&self) -> &dyn std::any::Any {
+        each!(&self.inner, AnyTensor, v => v as &dyn std::any::Any)
+    }
+}
+
 fn element_dtype<T: Element>(_: &[T]) -> DType {
     T::DTYPE
 }
@@ -1208,7 +1232,7 @@ one_d_class!(
 /// Rank ``r`` holds a contiguous block of rows; ``local_view()`` is that
 /// block as a NumPy array of ``local_shape`` (zero-copy). Construction is
 /// collective.
-#[pyclass(name = "DistributedTensor", module = "dtl")]
+#[pyclass(name = "DistributedTensor", module = "dtl", weakref)]
 pub struct PyDistributedTensor {
     inner: AnyTensor,
     ctx: Py<PyContext>,
@@ -1590,6 +1614,243 @@ impl PyDistributedTensor {
             let s = a.shape().to_vec();
             vec_to_numpy(py, a.into_raw_vec_and_offset().0, &s)
         })
+    }
+    // ---------------------------------------------------------------- algorithms
+    // The tensor as the sequence of its elements in global C order (as
+    // ``ravel()``): the core's `with_flat` (in place for axis-0 splits).
+
+    /// The execution policy of this tensor's algorithms (``EXEC_SEQ`` or
+    /// ``EXEC_PAR``, the default). Setting it is local.
+    #[getter]
+    fn execution(&self) -> i64 {
+        each!(&self.inner, AnyTensor, v => crate::algorithms::execution_code(v.execution()))
+    }
+    #[setter]
+    fn set_execution(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let e = crate::algorithms::execution_arg(value)?;
+        each!(&mut self.inner, AnyTensor, v => v.set_execution(e));
+        Ok(())
+    }
+    /// ``op`` (default ``SUM``) over all elements, a NumPy scalar, on every
+    /// rank (``deterministic=True``: the one-process bits at any number of
+    /// ranks). Collective; see ``DistributedVector.reduce``.
+    #[pyo3(signature = (op=None, deterministic=false))]
+    fn reduce<'py>(
+        &self,
+        py: Python<'py>,
+        op: Option<&Bound<'py, PyAny>>,
+        deterministic: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(if deterministic {
+            crate::algorithms::reduce_deterministic(py, v, op)
+        } else {
+            crate::algorithms::reduce(py, v, op)
+        })).py()?)
+    }
+    /// ``op`` over this rank's elements only. Not collective.
+    #[pyo3(signature = (op=None))]
+    fn reduce_local<'py>(&self, py: Python<'py>, op: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let op = crate::algorithms::op_arg(op)?;
+        each!(&self.inner, AnyTensor, t => crate::algorithms::scalar_out(py, t.reduce_local(op).py()?))
+    }
+    /// ``sum(self * other)`` over all elements (``numpy.vdot``), on every
+    /// rank; ``other``: a tensor of the same dtype, shape, split axis and
+    /// partition. Collective. Raises ``InvalidArgumentError`` otherwise.
+    fn dot<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let o = other
+            .cast::<PyDistributedTensor>()
+            .map_err(|_| invalid("other must be a dtl.DistributedTensor"))?
+            .try_borrow()?;
+        each!(&self.inner, AnyTensor, t => {
+            let u = o.core_any().downcast_ref().ok_or_else(|| invalid(format!(
+                "other has dtype {}, but this tensor has dtype {}; they must match", o.dt(), element_dtype(t.local()))))?;
+            let x = py.detach(|| t.dot(u)).py()?;
+            crate::algorithms::scalar_out(py, x)
+        })
+    }
+    /// In place: inclusive scan in global C order (``np.cumsum`` of
+    /// ``ravel()`` for ``SUM``). Collective.
+    #[pyo3(signature = (op=None))]
+    fn inclusive_scan(&mut self, py: Python<'_>, op: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        each!(&mut self.inner, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::scan(py, v, op, None, false))).py()?)
+    }
+    /// In place: exclusive scan in global C order (element 0 becomes
+    /// ``init``, default the op's identity). Collective.
+    #[pyo3(signature = (op=None, init=None))]
+    fn exclusive_scan(
+        &mut self,
+        py: Python<'_>,
+        op: Option<&Bound<'_, PyAny>>,
+        init: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        each!(&mut self.inner, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::scan(py, v, op, Some(init), false))).py()?)
+    }
+    /// ``inclusive_scan`` of this rank's block (C order) alone. Not collective.
+    #[pyo3(signature = (op=None))]
+    fn inclusive_scan_local(&mut self, op: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let op = crate::algorithms::op_arg(op)?;
+        each!(&mut self.inner, AnyTensor, t => t.inclusive_scan_local(op).py())
+    }
+    /// ``exclusive_scan`` of this rank's block alone. Not collective.
+    #[pyo3(signature = (op=None, init=None))]
+    fn exclusive_scan_local(
+        &mut self,
+        py: Python<'_>,
+        op: Option<&Bound<'_, PyAny>>,
+        init: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let op = crate::algorithms::op_arg(op)?;
+        each!(&mut self.inner, AnyTensor, t => {
+            let i = match init.filter(|i| !i.is_none()) {
+                Some(i) => crate::algorithms::element(py, i, "init")?,
+                None => op.identity(),
+            };
+            t.exclusive_scan_local(op, i).py()
+        })
+    }
+    /// Sorts all elements in global C order (``np.sort(t, axis=None)``
+    /// reshaped), NaN last; every rank keeps its local shape and local views
+    /// stay valid. Collective.
+    #[pyo3(signature = (reverse=false, stable=false))]
+    fn sort(&mut self, py: Python<'_>, reverse: bool, stable: bool) -> PyResult<()> {
+        each!(&mut self.inner, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::sort(py, v, reverse, stable))).py()?)
+    }
+    /// ``sort`` for blocks each rank has sorted already (``dtl.sort``).
+    /// Collective.
+    #[pyo3(signature = (reverse=false))]
+    fn _sort_presorted(&mut self, py: Python<'_>, reverse: bool) -> PyResult<()> {
+        each!(&mut self.inner, AnyTensor, t => py.detach(|| t.sort_presorted(reverse)).py())
+    }
+    /// For ``dtl.async_reduce``: :meth:`reduce` over ``ctx`` (the async
+    /// lane), as ``DistributedVector._reduce_on``. Axis-0 splits only.
+    #[pyo3(signature = (ctx, op=None, deterministic=false))]
+    fn _reduce_on<'py>(
+        &mut self,
+        py: Python<'py>,
+        ctx: PyRef<'py, PyContext>,
+        op: Option<&Bound<'py, PyAny>>,
+        deterministic: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let lane = ctx.ctx.clone();
+        each!(&mut self.inner, AnyTensor, t => {
+            in_place_for_async(t.flat_in_place())?;
+            t.with_flat_mut(|v| Ok(crate::algorithms::reduce_on(py, v, &lane, op, deterministic))).py()?
+        })
+    }
+    /// For ``dtl.async_sort``: :meth:`sort` over ``ctx`` (the async lane).
+    /// Axis-0 splits only.
+    #[pyo3(signature = (ctx, reverse=false, stable=false))]
+    fn _sort_on(&mut self, py: Python<'_>, ctx: PyRef<'_, PyContext>, reverse: bool, stable: bool) -> PyResult<()> {
+        let lane = ctx.ctx.clone();
+        each!(&mut self.inner, AnyTensor, t => {
+            in_place_for_async(t.flat_in_place())?;
+            t.with_flat_mut(|v| Ok(crate::algorithms::sort_on(py, v, &lane, reverse, stable))).py()?
+        })
+    }
+    /// Sorts this rank's block (C order) only. Not collective.
+    #[pyo3(signature = (reverse=false))]
+    fn sort_local(&mut self, reverse: bool) {
+        each!(&mut self.inner, AnyTensor, t => t.sort_local(reverse))
+    }
+    /// ``True`` if the elements are sorted in global C order. Collective.
+    #[pyo3(signature = (reverse=false))]
+    fn is_sorted(&self, py: Python<'_>, reverse: bool) -> PyResult<bool> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::is_sorted(py, v, reverse))).py()?)
+    }
+    /// The element at flat index ``k`` of the sorted tensor (negative from
+    /// the end), on every rank. Collective.
+    fn nth_element<'py>(&self, py: Python<'py>, k: i64) -> PyResult<Bound<'py, PyAny>> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::nth_element(py, v, k))).py()?)
+    }
+    /// ``numpy.median`` of all elements. Collective.
+    fn median(&self, py: Python<'_>) -> PyResult<f64> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::quantile(py, v, None))).py()?)
+    }
+    /// ``numpy.percentile(t, q)``, ``0 <= q <= 100``. Collective.
+    fn percentile(&self, py: Python<'_>, q: f64) -> PyResult<f64> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::quantile(py, v, Some(q)))).py()?)
+    }
+    /// The smallest flat (C-order) index holding ``value``, or ``None``.
+    /// Collective.
+    fn find(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::find(py, v, value))).py()?)
+    }
+    /// How many elements equal ``value``. Collective.
+    fn count(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<usize> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::count(py, v, value))).py()?)
+    }
+    /// ``(flat index, value)`` of the first smallest element (``argmin``),
+    /// or ``None``. Collective.
+    fn min_element<'py>(&self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::best(py, v, false))).py()?)
+    }
+    /// ``(flat index, value)`` of the first largest element (``argmax``),
+    /// or ``None``. Collective.
+    fn max_element<'py>(&self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::best(py, v, true))).py()?)
+    }
+    /// ``(min_element(), max_element())``, or ``None``. Collective.
+    fn minmax<'py>(&self, py: Python<'py>) -> PyResult<crate::algorithms::MinMax<'py>> {
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::minmax(py, v))).py()?)
+    }
+    /// Sets flat element ``i`` to ``start + i`` (``np.arange(size).reshape
+    /// (shape) + start`` in the dtype). Not collective.
+    #[pyo3(signature = (start=None))]
+    fn iota(&mut self, py: Python<'_>, start: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        each!(&mut self.inner, AnyTensor, t => {
+            let s = match start.filter(|s| !s.is_none()) {
+                Some(s) => crate::algorithms::element(py, s, "start")?,
+                None => Element::ZERO,
+            };
+            py.detach(|| t.iota(s));
+            Ok(())
+        })
+    }
+    /// Replaces every local element equal to ``old`` by ``new``. Not
+    /// collective.
+    fn replace(&mut self, py: Python<'_>, old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> PyResult<()> {
+        each!(&mut self.inner, AnyTensor, t => {
+            let old = crate::algorithms::probe(py, old, "old")?;
+            let new = crate::algorithms::element(py, new, "new")?;
+            if let Some(old) = old {
+                py.detach(|| t.replace(old, new));
+            }
+            Ok(())
+        })
+    }
+    /// Copies every element of ``src`` (a tensor of the same dtype and
+    /// shape, any split axis and partition) into this one, keeping this
+    /// one's layout. Same layout: local; otherwise one ``MPI_Alltoallv``
+    /// (collective).
+    fn copy_from(slf: &Bound<'_, Self>, src: &Bound<'_, PyAny>) -> PyResult<()> {
+        if slf.as_any().is(src) {
+            return Ok(());
+        }
+        let py = slf.py();
+        let s = src
+            .cast::<PyDistributedTensor>()
+            .map_err(|_| invalid("src must be a dtl.DistributedTensor"))?
+            .try_borrow()?;
+        let mut me = slf.try_borrow_mut()?;
+        each!(&mut me.inner, AnyTensor, t => {
+            let u = s.core_any().downcast_ref().ok_or_else(|| invalid(format!(
+                "src has dtype {}, but this tensor has dtype {}; they must match", s.dt(), element_dtype(t.local()))))?;
+            py.detach(|| t.copy_from(u)).py()
+        })
+    }
+    /// The flat global (C-order) index of local element ``l`` (of the
+    /// ``ravel()``-ed local view). Pure. Raises ``BoundsError`` unless
+    /// ``0 <= l < local_size``.
+    fn to_global(&self, l: i64) -> PyResult<usize> {
+        each!(&self.inner, AnyTensor, t => t.to_global_flat(usize::try_from(l).unwrap_or(usize::MAX)).py())
+    }
+    /// The flat global (C-order) index of every local element, in local
+    /// (C) order, as an int64 array. Pure.
+    fn local_flat_indices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let idx: Vec<i64> =
+            each!(&self.inner, AnyTensor, t => t.local_flat_indices().into_iter().map(|g| g as i64).collect());
+        let n = idx.len();
+        vec_to_numpy(py, idx, &[n])
     }
     fn __len__(&self) -> usize {
         each!(&self.inner, AnyTensor, v => v.shape()[0])

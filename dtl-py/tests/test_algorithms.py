@@ -557,10 +557,8 @@ def test_argument_errors(ctx):
     with pytest.raises(dtl.InvalidArgumentError, match="does not support"):
         dtl.transform_reduce(f, lambda x: x.astype(np.complex128))
     t = dtl.DistributedTensor(ctx, (4, 3))
-    for call in (lambda: dtl.reduce(t), lambda: dtl.fill(t, 1), lambda: dtl.find_if(t, np.isnan),
-                 lambda: dtl.reduce(dtl.DistributedSpan(t))):
-        with pytest.raises(dtl.NotSupportedError, match="DistributedTensor"):
-            call()
+    with pytest.raises(dtl.NotSupportedError, match="DistributedTensor"):
+        dtl.reduce(dtl.DistributedSpan(t))
     assert dtl.reduce(i) == 0  # the ranks are still in step
     ctx.barrier()
 

@@ -186,8 +186,13 @@ def test_get_reraises_on_every_rank(ctx):
 
     with pytest.raises(KeyError, match="boom"):
         dtl.async_for_each(v, boom).get()
-    with pytest.raises(dtl.NotSupportedError):
-        dtl.async_sort(dtl.DistributedTensor(ctx, shape=(4, 2)))
+    with pytest.raises(dtl.NotSupportedError, match="inner axis"):
+        dtl.async_sort(dtl.DistributedTensor(ctx, shape=(4, 2), axis=1)).get()
+    t = dtl.DistributedTensor(ctx, shape=(5, 3), dtype=np.int64)
+    dtl.iota(t)
+    assert dtl.async_reduce(t).get() == 105
+    dtl.async_sort(t, reverse=True).get()
+    np.testing.assert_array_equal(t.gather_all(), np.arange(15)[::-1].reshape(5, 3))
     with pytest.raises(dtl.InvalidArgumentError):
         dtl.async_reduce([1, 2, 3])
 

@@ -83,6 +83,7 @@ pub mod future;
 pub mod halo;
 pub(crate) mod kernels;
 mod sort;
+mod tensor;
 
 use rayon::prelude::*;
 

@@ -125,7 +125,7 @@ mod map;
 pub(crate) mod redistribute;
 pub mod remote;
 mod span;
-mod tensor;
+pub(crate) mod tensor;
 mod vector;
 
 pub use crate::algorithms::halo::Halo;

@@ -4,6 +4,7 @@ use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
 use super::alloc_filled;
 use super::redistribute::{redistribute, Move};
+use super::Distributed1D;
 use crate::context::Context;
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -32,11 +33,46 @@ use crate::partition::{Layout, Partition, PartitionSpec, Weighted, Weights};
 /// ```
 #[derive(Debug)]
 pub struct DistributedTensor<T: Element> {
-    ctx: Context,
     shape: Vec<usize>,
     axis: usize,
     part: Layout,
-    data: Vec<T>,
+    /// The local block (flat, C order) as a 1-D container over the
+    /// flattened global index space, with the layout of [`flat_layout`]
+    /// (and no RMA exposure). The algorithms run on it.
+    pub(crate) flat: Distributed1D<T>,
+    /// Whether `flat`'s layout is the true one (C order of the global
+    /// tensor); if not (split along an inner axis), only order-free
+    /// algorithms may use it as is.
+    pub(crate) in_order: bool,
+}
+
+/// The layout of the flattened tensor (global C order) that `part`, the
+/// partition of axis `axis` of `shape`, induces, and whether it is exact.
+///
+/// Split along axis 0 (or with every axis before the split one of extent
+/// 1): contiguous partitions give a weighted layout of whole rows, cyclic
+/// a block-cyclic one with blocks of one row, block-cyclic blocks of `b`
+/// rows; replicated stays replicated. Split along an inner axis the local
+/// elements are not one global pattern of that kind: the result is a
+/// weighted layout with the right local *counts* (good for order-free
+/// work) and `false`.
+pub(crate) fn flat_layout(shape: &[usize], axis: usize, part: &Layout, size: usize) -> Result<(Layout, bool)> {
+    let total: usize = shape.iter().product();
+    let before: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let counts = |per: usize| Weights::Counts((0..size).map(|r| part.local_size(r) * per).collect());
+    if part.is_replicated() {
+        return Ok((PartitionSpec::Replicated.layout(total, size)?, true));
+    }
+    if total == 0 || before != 1 {
+        return Ok((Layout::Weighted(Weighted::new(total, size, &counts(before * inner))?), total == 0));
+    }
+    let layout = match part {
+        Layout::Cyclic(_) => PartitionSpec::BlockCyclic(inner).layout(total, size)?,
+        Layout::BlockCyclic(b) => PartitionSpec::BlockCyclic(b.block_size() * inner).layout(total, size)?,
+        _ => Layout::Weighted(Weighted::new(total, size, &counts(inner))?),
+    };
+    Ok((layout, true))
 }
 
 fn checked_len(shape: &[usize]) -> Result<usize> {
@@ -115,7 +151,7 @@ impl<T: Element> DistributedTensor<T> {
         let mut local_shape = shape.to_vec();
         local_shape[axis] = part.local_size(ctx.rank());
         let data = alloc_filled(ctx, checked_len(&local_shape)?, value)?;
-        Ok(DistributedTensor { ctx: ctx.clone(), shape: shape.to_vec(), axis, part, data })
+        Self::assemble(ctx, shape.to_vec(), axis, part, data)
     }
 
     /// Distributes the root's array by rows (block partition of axis 0);
@@ -180,12 +216,19 @@ impl<T: Element> DistributedTensor<T> {
         };
         let mv = Move { old_shape: &shape, old_axis: axis, old: &old, new_shape: &shape, new_axis: axis, new: &part };
         let local = redistribute(ctx, flat, &mv, T::ZERO)?;
-        Ok(DistributedTensor { ctx: ctx.clone(), shape, axis, part, data: local })
+        Self::assemble(ctx, shape, axis, part, local)
+    }
+
+    /// Assembles a tensor from consistent parts (`data`: this rank's C-order
+    /// block of `shape` split along `axis` by `part`). Not collective.
+    fn assemble(ctx: &Context, shape: Vec<usize>, axis: usize, part: Layout, data: Vec<T>) -> Result<Self> {
+        let (flat, in_order) = flat_layout(&shape, axis, &part, ctx.size())?;
+        Ok(DistributedTensor { shape, axis, part, flat: Distributed1D::unexposed(ctx, flat, data), in_order })
     }
 
     /// The context the tensor lives on.
     pub fn context(&self) -> &Context {
-        &self.ctx
+        &self.flat.ctx
     }
     /// The global shape.
     pub fn shape(&self) -> &[usize] {
@@ -199,7 +242,7 @@ impl<T: Element> DistributedTensor<T> {
     /// by the local count.
     pub fn local_shape(&self) -> Vec<usize> {
         let mut s = self.shape.clone();
-        s[self.axis] = self.part.local_size(self.ctx.rank());
+        s[self.axis] = self.part.local_size(self.context().rank());
         s
     }
     /// The axis the tensor is split along.
@@ -216,11 +259,11 @@ impl<T: Element> DistributedTensor<T> {
     }
     /// Number of elements on this rank.
     pub fn local_size(&self) -> usize {
-        self.data.len()
+        self.flat.data.len()
     }
     /// Global index (along the split axis) of this rank's first slice.
     pub fn local_offset(&self) -> usize {
-        self.part.local_offset(self.ctx.rank())
+        self.part.local_offset(self.context().rank())
     }
     /// The rank that owns index `row` of the split axis.
     ///
@@ -231,41 +274,41 @@ impl<T: Element> DistributedTensor<T> {
     }
     /// True if this rank owns index `row` of the split axis.
     pub fn is_local(&self, row: usize) -> bool {
-        self.part.is_local(self.ctx.rank(), row)
+        self.part.is_local(self.context().rank(), row)
     }
     /// This rank's elements as a flat row-major slice.
     pub fn local(&self) -> &[T] {
-        &self.data
+        &self.flat.data
     }
     /// This rank's elements as a flat row-major slice, writable.
     pub fn local_mut(&mut self) -> &mut [T] {
-        &mut self.data
+        &mut self.flat.data
     }
     /// This rank's block as an `ndarray` view of shape `local_shape()`
     /// (zero-copy).
     pub fn local_view(&self) -> ArrayViewD<'_, T> {
-        ArrayViewD::from_shape(IxDyn(&self.local_shape()), &self.data).expect("local shape matches local length")
+        ArrayViewD::from_shape(IxDyn(&self.local_shape()), &self.flat.data).expect("local shape matches local length")
     }
     /// This rank's block as a writable `ndarray` view (zero-copy).
     pub fn local_view_mut(&mut self) -> ArrayViewMutD<'_, T> {
         let s = self.local_shape();
-        ArrayViewMutD::from_shape(IxDyn(&s), &mut self.data).expect("local shape matches local length")
+        ArrayViewMutD::from_shape(IxDyn(&s), &mut self.flat.data).expect("local shape matches local length")
     }
     /// Sets every local element to `value` (not communicating).
     pub fn fill(&mut self, value: T) {
-        self.data.fill(value);
+        self.flat.data.fill(value);
     }
     /// The whole tensor on `root`; `None` elsewhere (one `MPI_Alltoallv`).
     /// Collective.
     pub fn gather(&self, root: usize) -> Result<Option<ArrayD<T>>> {
-        self.ctx.agree("gather", &[("root", root as i64)])?;
-        self.ctx.check_rank(root, "root")?;
+        self.context().agree("gather", &[("root", root as i64)])?;
+        self.context().check_rank(root, "root")?;
         let n = self.shape[self.axis];
-        let mut counts = vec![0; self.ctx.size()];
+        let mut counts = vec![0; self.context().size()];
         counts[root] = n;
-        let dst = Layout::Weighted(Weighted::new(n, self.ctx.size(), &Weights::Counts(counts))?);
+        let dst = Layout::Weighted(Weighted::new(n, self.context().size(), &Weights::Counts(counts))?);
         let v = self.moved(self.axis, &dst)?;
-        if self.ctx.rank() == root {
+        if self.context().rank() == root {
             Ok(Some(self.to_array(v)?))
         } else {
             Ok(None)
@@ -273,7 +316,7 @@ impl<T: Element> DistributedTensor<T> {
     }
     /// The whole tensor on every rank (one `MPI_Allgatherv`). Collective.
     pub fn gather_all(&self) -> Result<ArrayD<T>> {
-        let dst = PartitionSpec::Replicated.layout(self.shape[self.axis], self.ctx.size())?;
+        let dst = PartitionSpec::Replicated.layout(self.shape[self.axis], self.context().size())?;
         let v = self.moved(self.axis, &dst)?;
         self.to_array(v)
     }
@@ -281,7 +324,7 @@ impl<T: Element> DistributedTensor<T> {
     /// A copy of the data moved to `layout` along `axis`.
     fn moved(&self, axis: usize, layout: &Layout) -> Result<Vec<T>> {
         if self.part.is_replicated() && layout.is_replicated() && axis == self.axis {
-            return Ok(self.data.clone());
+            return Ok(self.flat.data.clone());
         }
         let mv = Move {
             old_shape: &self.shape,
@@ -291,7 +334,7 @@ impl<T: Element> DistributedTensor<T> {
             new_axis: axis,
             new: layout,
         };
-        redistribute(&self.ctx, self.data.clone(), &mv, T::ZERO)
+        redistribute(self.context(), self.flat.data.clone(), &mv, T::ZERO)
     }
 
     /// Moves the data to be split along `axis` by `spec` (global content
@@ -303,15 +346,15 @@ impl<T: Element> DistributedTensor<T> {
     /// [`Error::InvalidArgument`] for `axis >= ndim` or invalid spec
     /// parameters; [`Error::Mismatch`] if ranks disagree.
     pub fn redistribute(&mut self, axis: usize, spec: &PartitionSpec) -> Result<()> {
-        let layout = layout_for(&self.ctx, &self.shape, axis, spec);
+        let layout = layout_for(self.context(), &self.shape, axis, spec);
         let sig = spec.signature();
-        self.ctx.agree_or_reject(
+        self.context().agree_or_reject(
             "redistribute",
             &[("axis", axis as i64), ("partition", sig[0]), ("partition parameter", sig[1]), ("weights", sig[2])],
             layout.as_ref().err().cloned(),
         )?;
         let new = layout?;
-        let data = std::mem::take(&mut self.data);
+        let data = std::mem::take(&mut self.flat.data);
         let mv = Move {
             old_shape: &self.shape,
             old_axis: self.axis,
@@ -320,7 +363,11 @@ impl<T: Element> DistributedTensor<T> {
             new_axis: axis,
             new: &new,
         };
-        self.data = redistribute(&self.ctx, data, &mv, T::ZERO)?;
+        let data = redistribute(self.context(), data, &mv, T::ZERO)?;
+        let (flat, in_order) = flat_layout(&self.shape, axis, &new, self.context().size())?;
+        self.flat.data = data;
+        self.flat.part = flat;
+        self.in_order = in_order;
         self.part = new;
         self.axis = axis;
         Ok(())
@@ -329,8 +376,14 @@ impl<T: Element> DistributedTensor<T> {
     /// Assembles a tensor from parts the caller has made consistent
     /// (`data` is this rank's C-order block of `shape` split along `axis`
     /// by `part`). Not collective; used by the `.npy` loader.
-    pub(crate) fn from_parts(ctx: &Context, shape: Vec<usize>, axis: usize, part: Layout, data: Vec<T>) -> Self {
-        DistributedTensor { ctx: ctx.clone(), shape, axis, part, data }
+    pub(crate) fn from_parts(
+        ctx: &Context,
+        shape: Vec<usize>,
+        axis: usize,
+        part: Layout,
+        data: Vec<T>,
+    ) -> Result<Self> {
+        Self::assemble(ctx, shape, axis, part, data)
     }
 
     fn to_array(&self, v: Vec<T>) -> Result<ArrayD<T>> {

@@ -44,6 +44,15 @@ fn all_on(root: usize, n: usize, size: usize) -> Result<Layout> {
 }
 
 impl<T: Element> Distributed1D<T> {
+    /// A container over `data` with no RMA exposure (`get`/`set` of a
+    /// remote element fail): the flat view of a tensor, or a temporary.
+    /// Not collective.
+    pub(crate) fn unexposed(ctx: &Context, part: Layout, data: Vec<T>) -> Self {
+        let remote =
+            Exposure::Unavailable("this container has no remote element access (use a vector or array)".into());
+        Distributed1D { remote, ctx: ctx.clone(), part, data, exec: Execution::default() }
+    }
+
     /// Assembles a container from its parts and exposes the local part to
     /// the other ranks for [`get`](Self::get)/[`set`](Self::set) (see
     /// [`crate::rma`]). Collective. Every constructor ends here.

@@ -54,9 +54,20 @@ always run on the calling thread.
 on floats, a value that is not a number, containers that do not match, a
 callable that raises on some rank) raises on *every* rank: the rank where it
 failed raises the original error, the others an ``InvalidArgumentError``
-naming the call and the failing ranks. ``DistributedTensor`` is not
-supported by these algorithms (``NotSupportedError``; work on
-``tensor.local_view()`` with NumPy and the collectives).
+naming the call and the failing ranks.
+
+**Tensors.** A ``DistributedTensor`` is taken as the sequence of its
+elements in global C order, as ``tensor.ravel()`` in NumPy: global indices
+(``find``, ``min_element``, ``with_index=True``, ``iota``, ``generate``) are
+flat indices (``numpy.unravel_index(i, shape)`` gives the multi-index),
+``inclusive_scan`` is ``np.cumsum`` of the flattened tensor, ``sort`` is
+``np.sort(t, axis=None)`` reshaped, and callables receive the flattened
+local block. Tensors split along axis 0 (any partition) run every algorithm
+in place; tensors split along an inner axis run the order-dependent ones
+(``find``, ``min_element`` & co, scans, ``sort``, ``is_sorted``,
+deterministic ``reduce``) on a copy moved to axis 0 (one ``MPI_Alltoallv``,
+and one back for those that modify it). Spans of tensors are not supported
+(``NotSupportedError``).
 """
 
 from __future__ import annotations
@@ -86,10 +97,10 @@ class ExecutionPolicy(IntEnum):
 EXEC_SEQ = ExecutionPolicy.SEQ
 EXEC_PAR = ExecutionPolicy.PAR
 
-Container = Union[DistributedVector, DistributedArray]
-"""A 1-D container the algorithms take."""
-Target = Union[DistributedVector, DistributedArray, DistributedSpan]
-"""A 1-D container, or a span of one."""
+Container = Union[DistributedVector, DistributedArray, DistributedTensor]
+"""A container the algorithms take (a tensor as its flattened elements)."""
+Target = Union[DistributedVector, DistributedArray, DistributedTensor, DistributedSpan]
+"""A container, or a span of a 1-D one."""
 Located = Tuple[int, Any]
 """``(global_index, value)`` of ``min_element`` / ``max_element``."""
 
@@ -151,7 +162,7 @@ def _not_supported(message: str) -> NotSupportedError:
 
 def _target(obj: Any, what: str, arg: str = "container", spans: bool = True) -> Tuple[Container, Optional[DistributedSpan]]:
     """``(container, span or None)`` for an algorithm argument."""
-    if isinstance(obj, (DistributedVector, DistributedArray)):
+    if isinstance(obj, (DistributedVector, DistributedArray, DistributedTensor)):
         return obj, None
     if isinstance(obj, DistributedSpan):
         src = obj.source
@@ -163,12 +174,8 @@ def _target(obj: Any, what: str, arg: str = "container", spans: bool = True) -> 
                 f"or work on span.local_view() with NumPy"
             )
         return src, obj
-    if isinstance(obj, DistributedTensor):
-        raise _not_supported(
-            f"{what}: DistributedTensor is not supported by the algorithms in this release; use "
-            f"tensor.local_view() with NumPy and the collectives (dtl.allreduce, …)"
-        )
-    kinds = "DistributedVector, DistributedArray or DistributedSpan" if spans else "DistributedVector or DistributedArray"
+    kinds = ("DistributedVector, DistributedArray, DistributedTensor or DistributedSpan" if spans
+             else "DistributedVector, DistributedArray or DistributedTensor")
     raise _invalid(f"{what}: {arg} must be a dtl.{kinds}, got {type(obj).__name__}")
 
 
@@ -242,8 +249,12 @@ def _number(value: Any, what: str) -> Any:
 
 
 def _local(container: Container, span: Optional[DistributedSpan]) -> np.ndarray:
-    """The local view of the container or span (zero-copy)."""
-    return span.local_view() if span is not None else container.local_view()
+    """The local view of the container or span (zero-copy; a tensor's
+    flattened, in C order)."""
+    if span is not None:
+        return span.local_view()
+    view = container.local_view()
+    return view.reshape(-1) if isinstance(container, DistributedTensor) else view
 
 
 def _readonly(view: np.ndarray) -> np.ndarray:
@@ -255,6 +266,8 @@ def _readonly(view: np.ndarray) -> np.ndarray:
 def _indices(container: Container, span: Optional[DistributedSpan]) -> np.ndarray:
     """The global indices of the local elements (span-relative for a span)."""
     if span is None:
+        if isinstance(container, DistributedTensor):
+            return container.local_flat_indices()
         return container.local_indices()
     lo, hi = span.local_range()
     return container.local_indices()[lo:hi] - span.offset
@@ -272,7 +285,21 @@ def _is_replicated(container: Container) -> bool:
     return int(container.partition_policy) == 4
 
 
+def _layout(c: Container) -> str:
+    """The layout of a container, for messages."""
+    if isinstance(c, DistributedTensor):
+        return (f"shape {c.shape}, split axis {c.axis}, partition {int(c.partition_policy)}, local shape "
+                f"{c.local_shape}")
+    return f"{c.global_size} elements, partition {int(c.partition_policy)}, local sizes {c.local_sizes}"
+
+
 def _same_layout(a: Container, b: Container) -> bool:
+    ta, tb = isinstance(a, DistributedTensor), isinstance(b, DistributedTensor)
+    if ta or tb:
+        # Shapes and layouts are agreed across ranks, so a local check decides alike everywhere.
+        return (ta and tb and tuple(a.shape) == tuple(b.shape) and a.axis == b.axis  # type: ignore[union-attr]
+                and int(a.partition_policy) == int(b.partition_policy)
+                and tuple(a.local_shape) == tuple(b.local_shape))  # type: ignore[union-attr]
     return (
         a.context.size == b.context.size
         and a.global_size == b.global_size
@@ -581,10 +608,8 @@ def _check_pair(s: Container, sspan: Optional[DistributedSpan], d: Container, ds
         raise _invalid(f"{what}: src has {s_len} elements, dst {d_len}; they must have the same size")
     if not _same_layout(s, d) or s_off != d_off:
         raise _invalid(
-            f"{what}: dst must have the same partition as src (src: {s.global_size} elements, partition "
-            f"{int(s.partition_policy)}, local sizes {s.local_sizes}, span offset {s_off}; dst: {d.global_size} "
-            f"elements, partition {int(d.partition_policy)}, local sizes {d.local_sizes}, span offset {d_off}); "
-            f"redistribute one first"
+            f"{what}: dst must have the same partition as src (src: {_layout(s)}, span offset {s_off}; dst: "
+            f"{_layout(d)}, span offset {d_off}); redistribute one first"
         )
 
 
@@ -867,7 +892,7 @@ def reduce(target: Any, *args: Any, **kwargs: Any) -> Any:
       (a replicated container answers from its copy). Raises
       ``InvalidArgumentError`` on every rank for an unknown op, a logical or
       bitwise op on floats, or ranks passing different ops.
-      ``deterministic=True`` (vectors and arrays) gives the bits one process
+      ``deterministic=True`` (containers, not spans) gives the bits one process
       gets, at any number of ranks and under any partition: fixed global
       chunks of 32 768 elements reduced whole and combined in a fixed tree,
       for two more small ``MPI_Allgatherv`` (and a copy to the block layout
@@ -979,7 +1004,8 @@ def sort(container: Container, reverse: bool = False, *, stable: bool = False, e
     ``MPI_Allgather``/``MPI_Allreduce``, one ``MPI_Alltoallv`` moves every
     element to its final owner, and each rank merges what it received.
     Cyclic and block-cyclic containers sort through the block layout (one
-    more ``MPI_Alltoallv``). Vectors and arrays (not spans or tensors).
+    more ``MPI_Alltoallv``). Containers, not spans; a tensor sorts its
+    flattened elements (``np.sort(t, axis=None)`` reshaped, local shapes kept).
     Raises ``InvalidArgumentError`` on every rank if ranks pass different
     ``reverse``."""
     c, _ = _target(container, "sort", spans=False)
@@ -990,7 +1016,7 @@ def sort(container: Container, reverse: bool = False, *, stable: bool = False, e
     def presorted() -> None:
         # NumPy's SIMD sort of this rank's part (in place, NaN last), then
         # dtl's splitters, exchange and merge.
-        c.local_view().sort()
+        _local(c, None).sort()
         c._sort_presorted(bool(reverse))
 
     _native_collective(c, "sort", execution, presorted)

@@ -341,7 +341,8 @@ def async_transform(src: Any, dst_or_func: Any, func: Optional[Callable[..., Any
 
 def async_reduce(container: Any, op: Any = SUM, *, deterministic: bool = False,
                  execution: Any = None) -> Future[Any]:
-    """:func:`dtl.reduce` of a vector or array in the background; ``get()``
+    """:func:`dtl.reduce` of a vector, array or tensor (split along axis 0)
+    in the background; ``get()``
     gives the same NumPy scalar on every rank. **Collective**: every rank
     calls it, in the same order as its other collective async calls on the
     container's communicator. The first one makes the async lane
@@ -358,7 +359,8 @@ def async_reduce(container: Any, op: Any = SUM, *, deterministic: bool = False,
 
 def async_sort(container: Any, reverse: bool = False, *, stable: bool = False,
                execution: Any = None) -> Future[None]:
-    """:func:`dtl.sort` of a vector or array in the background (ascending,
+    """:func:`dtl.sort` of a vector, array or tensor (split along axis 0) in
+    the background (ascending,
     or descending with ``reverse``; NaN last; ``stable=True`` as for
     :func:`dtl.sort`). **Collective**, as :func:`async_reduce`: the local
     sorts, the splitter rounds (``MPI_Allreduce``, ``MPI_Allgather``) and the
