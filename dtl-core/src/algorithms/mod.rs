@@ -1,6 +1,7 @@
 //! Distributed algorithms on the 1-D containers ([`DistributedVector`],
 //! [`DistributedArray`], and [`Distributed1D`] they deref to), under every
-//! partition, as methods.
+//! partition, as methods — and on [`DistributedTensor`], taken as its
+//! elements in global C order (see [Tensors](#tensors)).
 //!
 //! Semantics are **distributed by default**: `v.reduce(ReduceOp::Sum)` is
 //! the sum of all `global_size` elements (on every rank), `v.find(x)` the
@@ -75,8 +76,27 @@
 //! distributed selection instead: expected O(n / size) local work per rank
 //! and a few rounds of small collectives, without sorting.
 //!
+//! # Tensors
+//!
+//! [`DistributedTensor`] has the same methods, on the sequence of its
+//! elements in global C (row-major) order — NumPy's `ravel()`: flat global
+//! indices, `sort` = `np.sort(t, axis=None)` reshaped, scans =
+//! `np.cumsum(t)` reshaped; every rank keeps its local shape. Split along
+//! axis 0 (any partition), the local block *is* a 1-D layout of the
+//! flattened index space (block/weighted rows → weighted, cyclic →
+//! block-cyclic of one-row blocks, block-cyclic `b` → `b`-row blocks), so
+//! every algorithm runs in place at the cost of the same call on a vector.
+//! Split along an inner axis, order-free calls still run in place and the
+//! order-dependent ones (`find*`, `min_element` & co, scans, sorting,
+//! `is_sorted`, `reduce_deterministic`) run on a copy moved to axis 0 (one
+//! `MPI_Alltoallv`, and one back when they modify the tensor).
+//! [`DistributedTensor::with_flat`] / [`with_flat_mut`](crate::DistributedTensor::with_flat_mut)
+//! give any 1-D algorithm the flattened tensor.
+//!
 //! [`DistributedVector`]: crate::DistributedVector
 //! [`DistributedArray`]: crate::DistributedArray
+//! [`DistributedTensor`]: crate::DistributedTensor
+//! [`DistributedTensor::with_flat`]: crate::DistributedTensor::with_flat
 
 mod deterministic;
 pub mod future;
