@@ -336,6 +336,20 @@ pub(crate) fn reduce_deterministic<'py, T: PyElem>(
 }
 
 /// `v.sort(reverse)` or `v.stable_sort(reverse)`. Collective.
+/// `reduce` or, with `deterministic`, `reduce_deterministic`. Collective.
+pub(crate) fn reduce_any<'py, T: PyElem>(
+    py: Python<'py>,
+    v: &Distributed1D<T>,
+    op: Option<&Bound<'py, PyAny>>,
+    deterministic: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    if deterministic {
+        reduce_deterministic(py, v, op)
+    } else {
+        reduce(py, v, op)
+    }
+}
+
 pub(crate) fn sort<T: PyElem>(py: Python<'_>, v: &mut Distributed1D<T>, reverse: bool, stable: bool) -> PyResult<()> {
     py.detach(|| if stable { v.stable_sort(reverse) } else { v.sort(reverse) }).py()
 }
@@ -391,7 +405,7 @@ pub(crate) fn reduce_on<'py, T: PyElem>(
     op: Option<&Bound<'py, PyAny>>,
     deterministic: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    v.with_context(ctx, |v| if deterministic { reduce_deterministic(py, v, op) } else { reduce(py, v, op) }).py()?
+    v.with_context(ctx, |v| reduce_any(py, v, op, deterministic)).py()?
 }
 
 /// `sort` / `stable_sort` with the container lent `ctx`, the async lane's

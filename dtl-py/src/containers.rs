@@ -870,10 +870,7 @@ macro_rules! one_d_class {
                 op: Option<&Bound<'py, PyAny>>,
                 deterministic: bool,
             ) -> PyResult<Bound<'py, PyAny>> {
-                if deterministic {
-                    return each!(&self.inner, $any, v => crate::algorithms::reduce_deterministic(py, &**v, op));
-                }
-                each!(&self.inner, $any, v => crate::algorithms::reduce(py, &**v, op))
+                each!(&self.inner, $any, v => crate::algorithms::reduce_any(py, &**v, op, deterministic))
             }
             /// Sorts the container in global order, ascending (descending
             /// with ``reverse``), NaN last either way; every rank keeps its
@@ -1641,11 +1638,7 @@ impl PyDistributedTensor {
         op: Option<&Bound<'py, PyAny>>,
         deterministic: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(if deterministic {
-            crate::algorithms::reduce_deterministic(py, v, op)
-        } else {
-            crate::algorithms::reduce(py, v, op)
-        })).py()?)
+        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::reduce_any(py, v, op, deterministic))).py()?)
     }
     /// ``op`` over this rank's elements only. Not collective.
     #[pyo3(signature = (op=None))]
