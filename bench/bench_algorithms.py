@@ -51,6 +51,23 @@ def timed(comm: MPI.Comm, fn: Callable[[], Any], setup: Callable[[], Any] = lamb
     return statistics.median(times)
 
 
+def timed_together(comm: MPI.Comm, cases: list[tuple[Callable[[], Any], Callable[[], Any]]],
+                   repeats: int) -> list[float]:
+    """Like :func:`timed` for several ``(fn, setup)`` cases, run in turn in
+    every repetition (one warm-up round); medians in the order given."""
+    times: list[list[float]] = [[] for _ in cases]
+    for k in range(repeats + 1):
+        for (fn, setup), out in zip(cases, times):
+            setup()
+            comm.Barrier()
+            t0 = MPI.Wtime()
+            fn()
+            dt = comm.allreduce(MPI.Wtime() - t0, op=MPI.MAX)
+            if k:
+                out.append(dt)
+    return [statistics.median(t) for t in times]
+
+
 def mpi4py_sample_sort(comm: MPI.Comm, local: np.ndarray) -> np.ndarray:
     """The textbook mpi4py + NumPy sample sort a user would write."""
     p = comm.Get_size()
@@ -115,15 +132,24 @@ def main() -> int:
         full = rng.random(n) if rank == 0 else None
         v = dtl.DistributedVector.scatter_from(ctx, full, root=0)
         mine = v.local_view().copy()
-        t_dtl = timed(comm, lambda: dtl.sort(v), setup=lambda: v.local_view().__setitem__(slice(None), mine))
+        scratch = np.empty_like(full) if rank == 0 else None
+
+        def copy_full() -> None:
+            if scratch is not None:
+                scratch[:] = full
+
+        def sort_full() -> None:
+            if scratch is not None:
+                scratch.sort()
+
+        # The three sorts take turns, so that they see the same machine
+        # (this VM's speed drifts by 20 % over a minute).
+        t_dtl, t_sample, t_one = timed_together(comm, [
+            (lambda: dtl.sort(v), lambda: v.local_view().__setitem__(slice(None), mine)),
+            (lambda: mpi4py_sample_sort(comm, mine), lambda: None),
+            (sort_full, copy_full),
+        ], repeats=2 * REPEATS + 1)
         assert dtl.is_sorted(v)
-        t_sample = timed(comm, lambda: mpi4py_sample_sort(comm, mine))
-        if rank == 0:
-            assert full is not None
-            t_one = statistics.median([_time_sort(full) for _ in range(REPEATS)])
-        else:
-            t_one = 0.0
-        t_one = comm.bcast(t_one, root=0)
         row("distributed sort", f"sort {n:.0e} f64", t_dtl, "numpy.sort, one process", t_one)
         row("distributed sort", f"sort {n:.0e} f64", t_dtl, "mpi4py + NumPy sample sort", t_sample)
         t_med = timed(comm, lambda: dtl.median(v))
@@ -148,11 +174,6 @@ def _time(fn: Callable[[], Any]) -> float:
     t0 = MPI.Wtime()
     fn()
     return MPI.Wtime() - t0
-
-
-def _time_sort(full: np.ndarray) -> float:
-    c = full.copy()
-    return _time(lambda: c.sort())
 
 
 if __name__ == "__main__":

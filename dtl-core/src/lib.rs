@@ -38,6 +38,7 @@ pub mod element;
 pub mod environment;
 pub mod error;
 pub mod io;
+mod memory;
 pub mod partition;
 pub mod placement;
 pub mod raw;

@@ -27,6 +27,7 @@ fn all_tests() -> Suite {
     s.add("sort::nan_last_both_ways", t_nan);
     s.add("sort::duplicates_and_constant", t_duplicates);
     s.add("sort::large_random", t_large);
+    s.add("sort::large_selection", t_select_large);
     s.add("sort::is_sorted_at_rank_boundaries", t_is_sorted);
     s.add("sort::array_and_seq", t_array_seq);
     s.add("sort::errors_on_every_rank", t_errors);
@@ -167,6 +168,52 @@ fn t_large(ctx: &Context) {
         rev.reverse();
         check_eq!(u.gather_all().unwrap() == rev, true, "{name}: stable, reversed");
         check_eq!(u.nth_element(12_345).unwrap(), want[12_345], "{name}: nth_element");
+    }
+}
+
+/// Selections over more elements than are gathered at once (the sampled
+/// rounds): random, few distinct values, two values, NaN tail, odd and
+/// even sizes, block and cyclic.
+fn t_select_large(ctx: &Context) {
+    type Case = (&'static str, usize, fn(usize) -> f64);
+    let cases: [Case; 4] = [
+        ("random", 300_001, |i| (mix(i as u64) >> 11) as f64 / (1u64 << 53) as f64),
+        ("100 values", 300_000, |i| (mix(i as u64) % 100) as f64),
+        ("two values", 200_000, |i| (mix(i as u64) % 2) as f64),
+        ("NaN tail", 150_001, |i| if i % 3 == 0 { f64::NAN } else { (mix(i as u64) % 1000) as f64 }),
+    ];
+    for (what, n, f) in cases {
+        let g: Vec<f64> = (0..n).map(f).collect();
+        let mut s = g.clone();
+        s.sort_by(f64::total_cmp); // NaN (positive) last
+        for spec in [PartitionSpec::Block, PartitionSpec::Cyclic] {
+            let v = DistributedVector::from_global_with(ctx, &g, &spec).unwrap();
+            for k in [0, 1, n / 7, n / 2 - 1, n / 2, n - 2, n - 1] {
+                let got = v.nth_element(k).unwrap();
+                check!(
+                    got.to_bits() == s[k].to_bits() || got.is_nan() && s[k].is_nan(),
+                    "{what} {spec:?}: nth_element({k}) = {got}, want {}",
+                    s[k]
+                );
+            }
+            if s[n - 1].is_nan() {
+                check!(v.median().unwrap().is_nan(), "{what}: median with NaN");
+                continue;
+            }
+            let want = if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 };
+            check_eq!(v.median().unwrap(), want, "{what} {spec:?}: median");
+            for q in [0.0, 0.1, 33.3, 50.0, 75.0, 100.0] {
+                check_eq!(v.percentile(q).unwrap(), model_percentile(&s, q), "{what} {spec:?}: percentile({q})");
+            }
+        }
+    }
+    // Integers with many duplicates.
+    let n = 250_001;
+    let g: Vec<i32> = (0..n).map(|i| (mix(i as u64) % 37) as i32 - 18).collect();
+    let s = sorted(g.clone(), false);
+    let v = DistributedVector::from_global(ctx, &g).unwrap();
+    for k in [0, n / 3, n / 2, n - 1] {
+        check_eq!(v.nth_element(k).unwrap(), s[k], "i32 duplicates: nth_element({k})");
     }
 }
 

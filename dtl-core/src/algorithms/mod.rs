@@ -64,7 +64,10 @@
 //!    data takes about six rounds, adversarial data a few dozen at most;
 //! 3. **one `MPI_Alltoallv`** moves every element to its final owner;
 //! 4. each rank merges the `size` sorted runs it received (a stable,
-//!    parallel merge tree).
+//!    parallel merge tree) straight into its local buffer. The merge
+//!    kernel compares order keys without branching and interleaves four
+//!    independent merges cut along the merge path (about 2.5 ns per
+//!    element; a branching merge takes 10 on random data).
 //!
 //! Contiguous partitions (block, weighted) sort in place in their own
 //! layout. Cyclic and block-cyclic sort into the block layout and are then
@@ -73,8 +76,12 @@
 //! order. A replicated container sorts each copy.
 //!
 //! Order statistics (`nth_element`, `median`, `percentile`) use a
-//! distributed selection instead: expected O(n / size) local work per rank
-//! and a few rounds of small collectives, without sorting.
+//! distributed Floyd–Rivest selection instead, without sorting: per round
+//! a random sample of 8192 candidates (`MPI_Allgatherv`) gives two pivots
+//! that bracket the wanted positions with high probability, one counting
+//! pass and one `MPI_Allreduce` keep the ~4 % of candidates between them,
+//! and the last ≤ 65 536 are gathered and selected on every rank. Random
+//! data of 10^7 takes three rounds: about 2.1 passes over the local part.
 //!
 //! # Tensors
 //!

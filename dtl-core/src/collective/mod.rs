@@ -63,9 +63,10 @@ fn displs(counts: &[i32]) -> Result<Vec<i32>> {
 /// A zero-filled buffer of `n` elements whose pointer is a real allocation
 /// even when `n == 0`. An empty `Vec<u8>` points at address 1, which Open MPI
 /// reads as `MPI_IN_PLACE` ((void *)1) and rejects (MPI_ERR_ARG).
+/// Huge pages are requested for large buffers ([`crate::memory`]).
 fn buffer<T: Element>(n: usize) -> Vec<T> {
-    let mut v = Vec::with_capacity(n.max(1));
-    v.resize(n, T::default());
+    let mut v = crate::memory::zeroed(n.max(1));
+    v.truncate(n);
     v
 }
 

@@ -147,6 +147,7 @@ pub(crate) fn alloc_filled<T: Element>(ctx: &Context, len: usize, value: T) -> R
     data.try_reserve_exact(len).map_err(|e| {
         Error::Memory(format!("cannot allocate {len} elements of {} on rank {}: {e}", T::DTYPE, ctx.rank()))
     })?;
+    crate::memory::advise_huge_pages(&mut data);
     data.resize(len, value);
     Ok(data)
 }

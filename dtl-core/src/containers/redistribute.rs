@@ -149,8 +149,8 @@ pub(crate) fn redistribute<T: Element>(ctx: &Context, data: Vec<T>, mv: &Move<'_
             offs[r] = offs[r - 1] + counts[r - 1];
         }
         let total: usize = counts.iter().sum();
-        let mut send = vec![T::default(); total.max(1)];
-        send.truncate(total);
+        let mut send = crate::memory::with_capacity(total.max(1));
+        send.resize(total, T::default());
         for (k, &d) in dests.iter().enumerate() {
             if d != u32::MAX {
                 let o = offs[d as usize];
