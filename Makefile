@@ -88,7 +88,7 @@ test-rust:
 	$(CARGO) test --release --workspace --exclude dtl-py
 
 # The multi-rank Rust suites (dtl-core/tests/mpi*.rs) under mpirun at every np.
-RUST_MPI_SUITES := mpi mpi_access mpi_map mpi_io mpi_algo mpi_sort mpi_halo mpi_async
+RUST_MPI_SUITES := mpi mpi_access mpi_map mpi_io mpi_algo mpi_sort mpi_halo mpi_async mpi_rma
 test-rust-mpi:
 	$(CARGO) build --release -p dtl-core --tests
 	for np in $(NPS); do for suite in $(RUST_MPI_SUITES); do \

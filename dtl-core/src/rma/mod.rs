@@ -35,6 +35,9 @@
 //! the failed MPI call.
 
 pub(crate) mod raw;
+pub mod window;
+
+pub use window::{AccessEpoch, Dynamic, ExposureEpoch, FenceEpoch, LockAllEpoch, LockEpoch, LockMode, RmaOp, Window};
 
 use std::collections::BTreeMap;
 use std::os::raw::c_void;

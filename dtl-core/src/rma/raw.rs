@@ -112,6 +112,19 @@ fn node_serialised<C: Communicator, R>(comm: &C, f: impl FnOnce() -> R) -> R {
     out
 }
 
+/// Whether every rank of `comm` runs on this node (same processor name).
+/// Collective over `comm`.
+pub(crate) fn on_one_node<C: Communicator>(comm: &C) -> bool {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    mpi::environment::processor_name().unwrap_or_default().hash(&mut h);
+    let node = h.finish();
+    let (mut lo, mut hi) = (0u64, 0u64);
+    comm.all_reduce_into(&node, &mut lo, mpi::collective::SystemOperation::min());
+    comm.all_reduce_into(&node, &mut hi, mpi::collective::SystemOperation::max());
+    lo == hi
+}
+
 /// `flock(2)` on `file`; whether it succeeded.
 fn flock(file: &std::fs::File, op: c_int) -> bool {
     use std::os::fd::AsRawFd;
@@ -230,11 +243,338 @@ impl RawWin {
         check(rc, "MPI_Put")
     }
 
+    /// A window over `bytes` bytes that MPI allocates on this rank
+    /// (`MPI_Win_allocate`, displacement unit 1), and the address of that
+    /// memory. Collective over `comm`; serialised node-wide (see
+    /// [`node_serialised`]).
+    ///
+    /// When every rank runs on one node it calls `MPI_Win_allocate_shared`
+    /// instead — the same window semantics, served by Open MPI's `osc/sm`
+    /// (load/store and CPU atomics) rather than `osc/rdma`, whose 8-byte
+    /// `MPI_Compare_and_swap` crashes in Open MPI 4.1 over the `vader`
+    /// shared-memory transport (also from mpi4py).
+    ///
+    /// # Errors
+    /// [`Error::Communication`] if MPI cannot create it.
+    pub(crate) fn allocate<C: Communicator + AsRaw<Raw = RawComm>>(
+        comm: &C,
+        bytes: usize,
+    ) -> Result<(RawWin, *mut u8)> {
+        let size = aint(bytes)?;
+        // SAFETY: reading an immutable constant exported by rsmpi's C shim.
+        let mut win: ffi::MPI_Win = unsafe { ffi::RSMPI_WIN_NULL };
+        let mut base: *mut c_void = std::ptr::null_mut();
+        let raw = comm.as_raw();
+        let shared = on_one_node(comm);
+        let rc = node_serialised(comm, || {
+            with_errors_return(raw, || {
+                let basep = (&mut base as *mut *mut c_void).cast();
+                // SAFETY: `raw` is a live intra-communicator; `base` receives
+                // the address of the memory MPI allocates (a `void *` written
+                // through the `void *` baseptr argument), `win` the handle.
+                unsafe {
+                    if shared {
+                        ffi::MPI_Win_allocate_shared(size, 1, ffi::RSMPI_INFO_NULL, raw, basep, &mut win)
+                    } else {
+                        ffi::MPI_Win_allocate(size, 1, ffi::RSMPI_INFO_NULL, raw, basep, &mut win)
+                    }
+                }
+            })
+        })?;
+        check(rc, if shared { "MPI_Win_allocate_shared" } else { "MPI_Win_allocate" })?;
+        Ok((RawWin::adopt(win)?, base.cast()))
+    }
+
+    /// A window over `bytes` bytes at `base` (`MPI_Win_create`,
+    /// displacement unit 1). Collective over `comm`; serialised node-wide.
+    ///
+    /// # Safety
+    /// The memory must stay allocated, and not move, until the window is
+    /// freed.
+    ///
+    /// # Errors
+    /// [`Error::Communication`] if MPI cannot create it (Open MPI 4.1 has
+    /// no component for `MPI_Win_create` on a one-rank communicator).
+    pub(crate) unsafe fn create<C: Communicator + AsRaw<Raw = RawComm>>(
+        comm: &C,
+        base: *mut u8,
+        bytes: usize,
+    ) -> Result<RawWin> {
+        let size = aint(bytes)?;
+        // SAFETY: reading an immutable constant exported by rsmpi's C shim.
+        let mut win: ffi::MPI_Win = unsafe { ffi::RSMPI_WIN_NULL };
+        let raw = comm.as_raw();
+        let rc = node_serialised(comm, || {
+            // SAFETY: live communicator; the memory's lifetime is the caller's contract.
+            with_errors_return(raw, || unsafe {
+                ffi::MPI_Win_create(base.cast(), size, 1, ffi::RSMPI_INFO_NULL, raw, &mut win)
+            })
+        })?;
+        check(rc, "MPI_Win_create")?;
+        RawWin::adopt(win)
+    }
+
+    /// `MPI_Win_fence`; `last` passes `MPI_MODE_NOSUCCEED` (no epoch
+    /// follows). Collective over the window's communicator.
+    pub(crate) fn fence(&self, last: bool) -> Result<()> {
+        // SAFETY: the shim returns a constant.
+        let assert = if last { unsafe { dtl_mpi_mode_nosucceed() } } else { 0 };
+        // SAFETY: live window.
+        check(unsafe { ffi::MPI_Win_fence(assert, self.win) }, "MPI_Win_fence")
+    }
+
+    /// `MPI_Win_lock_all` (shared locks on every rank). Local.
+    pub(crate) fn lock_all(&self) -> Result<()> {
+        // SAFETY: live window.
+        check(unsafe { ffi::MPI_Win_lock_all(0, self.win) }, "MPI_Win_lock_all")
+    }
+
+    /// `MPI_Win_unlock_all`. Local.
+    pub(crate) fn unlock_all(&self) -> Result<()> {
+        // SAFETY: live window.
+        check(unsafe { ffi::MPI_Win_unlock_all(self.win) }, "MPI_Win_unlock_all")
+    }
+
+    /// `MPI_Win_flush` (`local`: `MPI_Win_flush_local`) on one target,
+    /// or on all (`target: None`: `MPI_Win_flush_all` /
+    /// `MPI_Win_flush_local_all`). Local.
+    pub(crate) fn flush(&self, target: Option<usize>, local: bool) -> Result<()> {
+        // SAFETY: live window; targets were range-checked by the caller.
+        let (rc, call) = unsafe {
+            match (target, local) {
+                (Some(t), false) => (ffi::MPI_Win_flush(t as c_int, self.win), "MPI_Win_flush"),
+                (Some(t), true) => (ffi::MPI_Win_flush_local(t as c_int, self.win), "MPI_Win_flush_local"),
+                (None, false) => (ffi::MPI_Win_flush_all(self.win), "MPI_Win_flush_all"),
+                (None, true) => (ffi::MPI_Win_flush_local_all(self.win), "MPI_Win_flush_local_all"),
+            }
+        };
+        check(rc, call)
+    }
+
+    /// `MPI_Win_sync` (public and private copies of the local window
+    /// memory agree). Local.
+    pub(crate) fn sync(&self) -> Result<()> {
+        // SAFETY: live window.
+        check(unsafe { ffi::MPI_Win_sync(self.win) }, "MPI_Win_sync")
+    }
+
+    /// `MPI_Win_start`: an access epoch to the ranks of `group`. Local;
+    /// may wait for their `MPI_Win_post`.
+    pub(crate) fn start(&self, group: &RawGroup) -> Result<()> {
+        // SAFETY: live window and group.
+        check(unsafe { ffi::MPI_Win_start(group.0, 0, self.win) }, "MPI_Win_start")
+    }
+
+    /// `MPI_Win_complete`: ends the access epoch of [`start`](Self::start).
+    pub(crate) fn complete(&self) -> Result<()> {
+        // SAFETY: live window.
+        check(unsafe { ffi::MPI_Win_complete(self.win) }, "MPI_Win_complete")
+    }
+
+    /// `MPI_Win_post`: an exposure epoch to the ranks of `group`. Local.
+    pub(crate) fn post(&self, group: &RawGroup) -> Result<()> {
+        // SAFETY: live window and group.
+        check(unsafe { ffi::MPI_Win_post(group.0, 0, self.win) }, "MPI_Win_post")
+    }
+
+    /// `MPI_Win_wait`: ends the exposure epoch of [`post`](Self::post)
+    /// once every origin has called `MPI_Win_complete`.
+    pub(crate) fn wait(&self) -> Result<()> {
+        // SAFETY: live window.
+        check(unsafe { ffi::MPI_Win_wait(self.win) }, "MPI_Win_wait")
+    }
+
+    /// `MPI_Win_test`: [`wait`](Self::wait) without blocking; whether the
+    /// exposure epoch has ended.
+    pub(crate) fn test(&self) -> Result<bool> {
+        let mut flag: c_int = 0;
+        // SAFETY: live window; valid out-pointer.
+        check(unsafe { ffi::MPI_Win_test(self.win, &mut flag) }, "MPI_Win_test")?;
+        Ok(flag != 0)
+    }
+
+    /// `MPI_Accumulate` of `data` into `target` at `disp` with `op`.
+    ///
+    /// # Safety
+    /// As for [`get`](Self::get).
+    pub(crate) unsafe fn accumulate<T: Equivalence>(
+        &self,
+        data: &[T],
+        target: usize,
+        disp: ffi::MPI_Aint,
+        op: ffi::MPI_Op,
+    ) -> Result<()> {
+        let n = count(data.len())?;
+        let dt = T::equivalent_datatype().as_raw();
+        // SAFETY: per the caller's contract.
+        let rc =
+            unsafe { ffi::MPI_Accumulate(data.as_ptr().cast(), n, dt, target as c_int, disp, n, dt, op, self.win) };
+        check(rc, "MPI_Accumulate")
+    }
+
+    /// `MPI_Get_accumulate`: `result` receives the target's old values,
+    /// then `data` is combined in with `op` (`MPI_NO_OP`: an atomic read).
+    ///
+    /// # Safety
+    /// As for [`get`](Self::get); `data` and `result` have the same length.
+    pub(crate) unsafe fn get_accumulate<T: Equivalence>(
+        &self,
+        data: &[T],
+        result: &mut [T],
+        target: usize,
+        disp: ffi::MPI_Aint,
+        op: ffi::MPI_Op,
+    ) -> Result<()> {
+        let n = count(result.len())?;
+        let dt = T::equivalent_datatype().as_raw();
+        // SAFETY: per the caller's contract.
+        let rc = unsafe {
+            ffi::MPI_Get_accumulate(
+                data.as_ptr().cast(),
+                n,
+                dt,
+                result.as_mut_ptr().cast(),
+                n,
+                dt,
+                target as c_int,
+                disp,
+                n,
+                dt,
+                op,
+                self.win,
+            )
+        };
+        check(rc, "MPI_Get_accumulate")
+    }
+
+    /// `MPI_Fetch_and_op` of one element.
+    ///
+    /// # Safety
+    /// As for [`get`](Self::get).
+    pub(crate) unsafe fn fetch_and_op<T: Equivalence>(
+        &self,
+        value: &T,
+        result: &mut T,
+        target: usize,
+        disp: ffi::MPI_Aint,
+        op: ffi::MPI_Op,
+    ) -> Result<()> {
+        let dt = T::equivalent_datatype().as_raw();
+        // SAFETY: per the caller's contract.
+        let rc = unsafe {
+            ffi::MPI_Fetch_and_op(
+                (value as *const T).cast(),
+                (result as *mut T).cast(),
+                dt,
+                target as c_int,
+                disp,
+                op,
+                self.win,
+            )
+        };
+        check(rc, "MPI_Fetch_and_op")
+    }
+
+    /// `MPI_Compare_and_swap` of one element.
+    ///
+    /// # Safety
+    /// As for [`get`](Self::get).
+    pub(crate) unsafe fn compare_and_swap<T: Equivalence>(
+        &self,
+        swap: &T,
+        compare: &T,
+        result: &mut T,
+        target: usize,
+        disp: ffi::MPI_Aint,
+    ) -> Result<()> {
+        let dt = T::equivalent_datatype().as_raw();
+        // SAFETY: per the caller's contract.
+        let rc = unsafe {
+            ffi::MPI_Compare_and_swap(
+                (swap as *const T).cast(),
+                (compare as *const T).cast(),
+                (result as *mut T).cast(),
+                dt,
+                target as c_int,
+                disp,
+                self.win,
+            )
+        };
+        check(rc, "MPI_Compare_and_swap")
+    }
+
+    /// Frees the window (`MPI_Win_free`) through a shared reference; the
+    /// caller never uses this handle again. Collective.
+    pub(crate) fn free_in_place(&self) -> Result<()> {
+        let mut w = self.win;
+        // SAFETY: live window, freed once (the caller's contract).
+        check(unsafe { ffi::MPI_Win_free(&mut w) }, "MPI_Win_free")
+    }
+
     /// Frees the window (`MPI_Win_free`). Collective over the window's
     /// communicator, and synchronising in Open MPI (it waits for every rank).
     pub(crate) fn free(mut self) -> Result<()> {
         // SAFETY: live window, freed exactly once (consumes `self`).
         check(unsafe { ffi::MPI_Win_free(&mut self.win) }, "MPI_Win_free")
+    }
+}
+
+fn aint(bytes: usize) -> Result<ffi::MPI_Aint> {
+    ffi::MPI_Aint::try_from(bytes)
+        .map_err(|_| Error::InvalidArgument(format!("window size {bytes} bytes is too large")))
+}
+
+unsafe extern "C" {
+    fn dtl_mpi_op_replace() -> ffi::MPI_Op;
+    fn dtl_mpi_op_no_op() -> ffi::MPI_Op;
+    fn dtl_mpi_mode_nosucceed() -> c_int;
+}
+
+/// The `MPI_Op` of an RMA operation.
+pub(crate) fn rma_op(op: super::RmaOp) -> ffi::MPI_Op {
+    use super::RmaOp::*;
+    // SAFETY: constants exported by rsmpi's shim and by ours.
+    unsafe {
+        match op {
+            Sum => ffi::RSMPI_SUM,
+            Prod => ffi::RSMPI_PROD,
+            Min => ffi::RSMPI_MIN,
+            Max => ffi::RSMPI_MAX,
+            BAnd => ffi::RSMPI_BAND,
+            BOr => ffi::RSMPI_BOR,
+            BXor => ffi::RSMPI_BXOR,
+            Replace => dtl_mpi_op_replace(),
+            NoOp => dtl_mpi_op_no_op(),
+        }
+    }
+}
+
+/// An MPI group of some ranks of a communicator (`MPI_Comm_group` +
+/// `MPI_Group_incl`), freed on drop.
+#[derive(Debug)]
+pub(crate) struct RawGroup(ffi::MPI_Group);
+
+impl RawGroup {
+    /// The group of `ranks` (ranks of `comm`, checked by the caller).
+    pub(crate) fn of(comm: RawComm, ranks: &[usize]) -> Result<RawGroup> {
+        // SAFETY: reading an immutable constant exported by rsmpi's C shim.
+        let mut all: ffi::MPI_Group = unsafe { ffi::RSMPI_GROUP_NULL };
+        // SAFETY: live communicator; valid out-pointer.
+        check(unsafe { ffi::MPI_Comm_group(comm, &mut all) }, "MPI_Comm_group")?;
+        let all = RawGroup(all);
+        let r: Vec<c_int> = ranks.iter().map(|&r| r as c_int).collect();
+        // SAFETY: as above.
+        let mut g: ffi::MPI_Group = unsafe { ffi::RSMPI_GROUP_NULL };
+        // SAFETY: live group; `r` holds `r.len()` ranks.
+        check(unsafe { ffi::MPI_Group_incl(all.0, r.len() as c_int, r.as_ptr(), &mut g) }, "MPI_Group_incl")?;
+        Ok(RawGroup(g))
+    }
+}
+
+impl Drop for RawGroup {
+    fn drop(&mut self) {
+        // SAFETY: a group this value owns, freed once.
+        unsafe { ffi::MPI_Group_free(&mut self.0) };
     }
 }
 
