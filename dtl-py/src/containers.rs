@@ -660,6 +660,17 @@ macro_rules! one_d_class {
                 let token = me.views.clone();
                 each!(&me.inner, $any, v => view_of(slf.as_any(), &token, v.local(), &[v.local_size()]))
             }
+            /// An RMA window over this rank's local part, in place
+            /// (``dtl.Window(ctx, base=self.local_view())``): byte offsets
+            /// into each rank's local part. **Collective**. The window holds
+            /// a local view, so ``resize``/``redistribute`` are refused
+            /// until it is freed.
+            fn window<'py>(slf: &Bound<'py, Self>, py: Python<'py>) -> PyResult<Bound<'py, crate::rma::PyWindow>> {
+                let view = Self::local_view(slf)?;
+                let ctx = slf.try_borrow()?.ctx.clone_ref(py);
+                let w = crate::rma::PyWindow::over(py, &ctx.borrow(py), &view)?;
+                Bound::new(py, w)
+            }
             /// A copy of the local part as a new NumPy array. Not collective.
             fn to_numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
                 each!(&self.inner, $any, v => vec_to_numpy(py, v.local().to_vec(), &[v.local_size()]))

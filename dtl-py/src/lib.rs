@@ -16,6 +16,7 @@ mod dtype;
 mod errors;
 mod io;
 mod map;
+mod rma;
 
 /// `True`: dtl is built on MPI.
 #[pyfunction]
@@ -74,6 +75,14 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<containers::PyDistributedTensor>()?;
     m.add_class::<containers::LocalViewOwner>()?;
     m.add_class::<map::PyDistributedMap>()?;
+    m.add_class::<rma::PyWindow>()?;
+    m.add_class::<rma::PyEpoch>()?;
+    m.add_function(wrap_pyfunction!(rma::_rma_put, m)?)?;
+    m.add_function(wrap_pyfunction!(rma::_rma_get, m)?)?;
+    m.add_function(wrap_pyfunction!(rma::_rma_accumulate, m)?)?;
+    m.add_function(wrap_pyfunction!(rma::_rma_get_accumulate, m)?)?;
+    m.add_function(wrap_pyfunction!(rma::_rma_fetch_and_op, m)?)?;
+    m.add_function(wrap_pyfunction!(rma::_rma_compare_and_swap, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_allreduce, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_reduce, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_broadcast, m)?)?;

@@ -517,6 +517,22 @@ impl Dynamic<'_> {
         f(unsafe { self.inner.base.add(offset) })
     }
 
+    /// Whether a passive-target epoch (a lock on `target`, or `lock_all`)
+    /// covers `target`: operations can then be completed at once with
+    /// [`flush`](Self::flush); in fence and PSCW epochs they complete at
+    /// the epoch's end.
+    pub fn passive(&self, target: usize) -> bool {
+        let st = self.state();
+        st.lock_all || st.locks.contains_key(&target)
+    }
+
+    /// Whether this rank has any epoch open (lock, lock_all, fence,
+    /// start, post).
+    pub fn any_epoch(&self) -> bool {
+        let st = self.state();
+        st.lock_all || st.fence || !st.locks.is_empty() || st.access.is_some() || st.exposure.is_some()
+    }
+
     /// `MPI_Win_lock` on `target` (see [`Window::lock`]).
     ///
     /// # Errors

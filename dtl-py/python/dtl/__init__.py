@@ -117,6 +117,19 @@ from ._errors import (
     NotSupportedError,
 )
 from ._span import DistributedSpan
+from ._rma import (
+    NO_OP,
+    REPLACE,
+    Epoch,
+    Window,
+    rma_accumulate,
+    rma_compare_and_swap,
+    rma_fetch_and_add,
+    rma_fetch_and_op,
+    rma_get,
+    rma_get_accumulate,
+    rma_put,
+)
 
 __version__: str = _dtl.__version__
 
@@ -215,6 +228,17 @@ __all__ = [
     "when_all",
     "when_any",
     "SUM",
+    "REPLACE",
+    "NO_OP",
+    "Window",
+    "Epoch",
+    "rma_put",
+    "rma_get",
+    "rma_accumulate",
+    "rma_get_accumulate",
+    "rma_fetch_and_op",
+    "rma_fetch_and_add",
+    "rma_compare_and_swap",
     "PROD",
     "MIN",
     "MAX",
