@@ -115,7 +115,7 @@ test-python: build-py
 	done
 
 # The DTL guide's examples, unchanged in substance, each checking its own result.
-PY_EXAMPLES := quickstart distributed_mean dot_product mpi4py_interop jacobi_heat
+PY_EXAMPLES := quickstart distributed_mean dot_product mpi4py_interop jacobi_heat rma_counter rma_ring rma_gradient
 test-py-examples: build-py
 	for np in $(NPS); do for ex in $(PY_EXAMPLES); do \
 	  echo "== examples/python/$$ex.py, np=$$np"; \

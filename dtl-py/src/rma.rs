@@ -163,9 +163,19 @@ impl PyWindow {
         slf
     }
 
-    #[pyo3(signature = (*_args))]
-    fn __exit__(&mut self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
-        self.free(py)?;
+    /// Frees the window (collective) — unless an exception is leaving the
+    /// block: then the other ranks may be anywhere, so the window is left
+    /// alone (and leaked when collected) rather than risking a hang.
+    #[pyo3(signature = (exc_type = None, *_rest))]
+    fn __exit__(
+        &mut self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyAny>>,
+        _rest: &Bound<'_, pyo3::types::PyTuple>,
+    ) -> PyResult<bool> {
+        if exc_type.is_none_or(|e| e.is_none()) {
+            self.free(py)?;
+        }
         Ok(false)
     }
 
