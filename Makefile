@@ -137,6 +137,7 @@ bench: build-py
 	mkdir -p bench/results
 	$(MPIRUN) -np 1 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np1.json
 	$(MPIRUN) -np 2 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np2.json --n-local 0
+	$(MPIRUN) -np 2 $(PY) bench/bench_rma.py --json bench/results/rma_np2.json
 
 clean:
 	$(CARGO) clean

@@ -8,6 +8,26 @@ use crate::errors::invalid;
 
 /// The dtl dtype of a NumPy dtype descriptor, if supported.
 pub fn from_descr(py: Python<'_>, d: &Bound<'_, PyArrayDescr>) -> Option<DType> {
+    // Fast path (this runs on every call of every binding): native-order
+    // integers and floats by kind and size.
+    if d.is_native_byteorder() != Some(false) {
+        let fast = match (d.kind(), d.itemsize()) {
+            (b'i', 1) => Some(DType::Int8),
+            (b'i', 2) => Some(DType::Int16),
+            (b'i', 4) => Some(DType::Int32),
+            (b'i', 8) => Some(DType::Int64),
+            (b'u', 1) => Some(DType::UInt8),
+            (b'u', 2) => Some(DType::UInt16),
+            (b'u', 4) => Some(DType::UInt32),
+            (b'u', 8) => Some(DType::UInt64),
+            (b'f', 4) => Some(DType::Float32),
+            (b'f', 8) => Some(DType::Float64),
+            _ => None,
+        };
+        if fast.is_some() {
+            return fast;
+        }
+    }
     DType::ALL.into_iter().find(|&t| dispatch_dtype!(t, T => d.is_equiv_to(&numpy::dtype::<T>(py))))
 }
 
@@ -19,6 +39,12 @@ pub fn parse(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResult<DType> 
     let Some(obj) = obj else { return Ok(DType::Float64) };
     if obj.is_none() {
         return Ok(DType::Float64);
+    }
+    // NumPy's C converter first (no Python-level call).
+    if let Ok(descr) = PyArrayDescr::new(py, obj) {
+        if let Some(d) = from_descr(py, &descr) {
+            return Ok(d);
+        }
     }
     let np = py.import("numpy")?;
     let descr = np

@@ -60,12 +60,12 @@ impl PyWindow {
 
     /// After an operation on `target`: complete it now in a passive epoch,
     /// or keep `keep` alive until the active epoch ends.
-    fn settle(&mut self, target: usize, keep: Vec<Py<PyAny>>) -> PyResult<()> {
+    fn settle<const N: usize>(&mut self, target: usize, keep: [&Bound<'_, PyAny>; N]) -> PyResult<()> {
         let d = self.win()?.dynamic();
         if d.passive(target) {
             d.flush(Some(target), true).py()
         } else {
-            self.pending.extend(keep);
+            self.pending.extend(keep.map(|b| b.clone().unbind()));
             Ok(())
         }
     }
@@ -396,7 +396,7 @@ pub fn _rma_put(
         // SAFETY: `data` stays alive until completion (settle).
         unsafe { w.win()?.dynamic().put(target, offset, s) }.py()?;
     });
-    w.settle(target, vec![data.clone().into_any().unbind()])
+    w.settle(target, [data.as_any()])
 }
 
 /// `MPI_Get` of `count` elements of `dtype` from `target` at byte `offset`.
@@ -417,7 +417,7 @@ pub fn _rma_get<'py>(
         unsafe { w.win()?.dynamic().get(target, offset, s) }.py()?;
         a.into_any()
     });
-    w.settle(target, vec![out.clone().unbind()])?;
+    w.settle(target, [&out])?;
     Ok(out)
 }
 
@@ -439,7 +439,7 @@ pub fn _rma_accumulate(
         // SAFETY: as for `_rma_put`.
         unsafe { w.win()?.dynamic().accumulate(target, offset, s, op) }.py()?;
     });
-    w.settle(target, vec![data.clone().into_any().unbind()])
+    w.settle(target, [data.as_any()])
 }
 
 /// `MPI_Get_accumulate`: the old values (a new array), then `data` is
@@ -463,7 +463,7 @@ pub fn _rma_get_accumulate<'py>(
         unsafe { w.win()?.dynamic().get_accumulate(target, offset, s, r, op) }.py()?;
         a.into_any()
     });
-    w.settle(target, vec![data.clone().into_any().unbind(), out.clone().unbind()])?;
+    w.settle(target, [data.as_any(), &out])?;
     Ok(out)
 }
 
@@ -488,7 +488,7 @@ pub fn _rma_fetch_and_op<'py>(
         unsafe { w.win()?.dynamic().fetch_and_op(target, offset, &s[0], &mut r[0], op) }.py()?;
         a.into_any()
     });
-    w.settle(target, vec![value.clone().into_any().unbind(), out.clone().unbind()])?;
+    w.settle(target, [value.as_any(), &out])?;
     Ok(out)
 }
 
@@ -513,9 +513,69 @@ pub fn _rma_compare_and_swap<'py>(
         unsafe { w.win()?.dynamic().compare_and_swap(target, offset, &c[0], &s[0], &mut r[0]) }.py()?;
         a.into_any()
     });
-    w.settle(
-        target,
-        vec![compare.clone().into_any().unbind(), swap.clone().into_any().unbind(), out.clone().unbind()],
-    )?;
+    w.settle(target, [compare.as_any(), swap.as_any(), &out])?;
     Ok(out)
+}
+
+/// The scalar atomics without NumPy in between (the per-call cost is what
+/// users of a distributed counter pay): `compare` is `None` for
+/// `fetch_and_op`. Returns the old value as a Python number once complete
+/// (lock epochs), or the 1-element array MPI fills at the epoch's end.
+#[pyfunction]
+#[pyo3(signature = (win, target, offset, value, op, dtype, compare = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn _rma_atomic<'py>(
+    py: Python<'py>,
+    win: &Bound<'py, PyWindow>,
+    target: usize,
+    offset: usize,
+    value: &Bound<'py, PyAny>,
+    op: i64,
+    dtype: &Bound<'py, PyAny>,
+    compare: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let d = dtype::parse(py, Some(dtype))?;
+    let mut w = win.borrow_mut();
+    let passive = w.win()?.dynamic().passive(target);
+    dispatch_dtype!(d, T => {
+        let conv = |v: &Bound<'py, PyAny>, what: &str| -> PyResult<T> {
+            v.extract::<T>().or_else(|_| {
+                let f = v.extract::<f64>().map_err(|_| invalid(format!("{what} = {v} is not a number")))?;
+                let t = T::from_f64(f);
+                if t.to_f64() == f { Ok(t) } else { Err(invalid(format!("{what} = {v} is not representable as {}", T::DTYPE))) }
+            })
+        };
+        let v = conv(value, if compare.is_some() { "swap" } else { "value" })?;
+        let c = compare.map(|c| conv(c, "compare")).transpose()?;
+        let dy = w.win()?.dynamic();
+        if passive {
+            let (mut old, val) = (T::ZERO, v);
+            // SAFETY: the flush below completes the operation before the
+            // locals go out of scope.
+            unsafe {
+                match &c {
+                    Some(c) => dy.compare_and_swap(target, offset, c, &val, &mut old),
+                    None => dy.fetch_and_op(target, offset, &val, &mut old, rma_op(op)?),
+                }
+            }
+            .py()?;
+            dy.flush(Some(target), true).py()?;
+            return old.into_pyobject(py).map(|o| o.into_any()).map_err(Into::into);
+        }
+        let inputs = PyArray1::<T>::from_vec(py, vec![v, c.unwrap_or(T::ZERO)]);
+        let (a, r) = out_array::<T>(py, 1);
+        // SAFETY: `inputs` and `a` stay in `pending` until the epoch ends.
+        let ins = unsafe { std::slice::from_raw_parts(inputs.data(), 2) };
+        unsafe {
+            if compare.is_some() {
+                dy.compare_and_swap(target, offset, &ins[1], &ins[0], &mut r[0])
+            } else {
+                dy.fetch_and_op(target, offset, &ins[0], &mut r[0], rma_op(op)?)
+            }
+        }
+        .py()?;
+        w.pending.push(inputs.into_any().unbind());
+        w.pending.push(a.clone().into_any().unbind());
+        Ok(a.into_any())
+    })
 }

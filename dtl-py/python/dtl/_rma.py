@@ -37,6 +37,9 @@ _RMA_OPS = {**{k: v for k, v in _OPS.items() if k not in ("land", "lor", "lxor")
 
 
 def _rma_op(op: Any) -> int:
+    code = _RMA_OPS.get(op) if isinstance(op, str) else None
+    if code is not None:
+        return code
     if isinstance(op, str):
         name = op.strip().lower()
         name = name[4:] if name.startswith("mpi_") else name
@@ -49,43 +52,26 @@ def _rma_op(op: Any) -> int:
 
 
 def _window(win: Any) -> Window:
-    if not isinstance(win, Window):
+    if type(win) is not Window and not isinstance(win, Window):
         raise _invalid(f"win must be a dtl.Window, got {type(win).__name__}")
     return win
 
 
 def _index(value: Any, what: str) -> int:
+    if type(value) is int and value >= 0:
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
         raise _invalid(f"{what} must be an integer >= 0, got {value!r}")
     return int(value)
 
 
 def _data(data: Any) -> np.ndarray:
+    if type(data) is np.ndarray and data.ndim == 1 and data.flags.c_contiguous:
+        return data
     a = np.ascontiguousarray(data)
     if a.ndim == 0:
         a = a.reshape(1)
     return a
-
-
-def _one(value: Any, dtype: Any, what: str) -> np.ndarray:
-    try:
-        dt = np.dtype(dtype)
-        a = np.asarray(value, dtype=dt)
-    except (TypeError, ValueError) as e:
-        raise _invalid(f"{what} = {value!r} cannot be converted to {dtype}: {e}") from None
-    if a.size != 1:
-        raise _invalid(f"{what} must be a scalar, got {a.size} elements")
-    return np.ascontiguousarray(a.reshape(1))
-
-
-def _scalar_or_pending(win: Window, target: int, out: np.ndarray) -> Any:
-    # Complete (lock epochs): a NumPy scalar. Pending (fence/PSCW): the
-    # 1-element array MPI fills when the epoch ends.
-    return out[0] if out.flags.writeable and _complete(win, target) else out
-
-
-def _complete(win: Window, target: int) -> bool:
-    return bool(win._passive(target))
 
 
 def rma_put(win: Window, target: int, offset: int, data: Any) -> None:
@@ -129,15 +115,14 @@ def rma_fetch_and_op(win: Window, target: int, offset: int, value: Any, op: Any 
                      dtype: Any = np.float64) -> Any:
     """Atomically combines ``value`` (converted to ``dtype``) into the
     element at byte ``offset`` of rank ``target``'s window and returns the
-    old value (``MPI_Fetch_and_op``)."""
-    out = _dtl._rma_fetch_and_op(_window(win), _index(target, "target"), _index(offset, "offset"),
-                                 _one(value, dtype, "value"), _rma_op(op))
-    return _scalar_or_pending(win, target, out)
+    old value (``MPI_Fetch_and_op``; ``op`` ``NO_OP`` reads atomically)."""
+    return _dtl._rma_atomic(_window(win), _index(target, "target"), _index(offset, "offset"), value,
+                            _rma_op(op), dtype)
 
 
 def rma_fetch_and_add(win: Window, target: int, offset: int, addend: Any, dtype: Any = np.float64) -> Any:
     """:func:`rma_fetch_and_op` with ``SUM``: the guide's atomic counter."""
-    return rma_fetch_and_op(win, target, offset, addend, "sum", dtype)
+    return _dtl._rma_atomic(_window(win), _index(target, "target"), _index(offset, "offset"), addend, 0, dtype)
 
 
 def rma_compare_and_swap(win: Window, target: int, offset: int, compare: Any, swap: Any,
@@ -145,9 +130,8 @@ def rma_compare_and_swap(win: Window, target: int, offset: int, compare: Any, sw
     """If the element at byte ``offset`` of rank ``target``'s window equals
     ``compare`` (bit for bit) it becomes ``swap``; returns the old value
     (``MPI_Compare_and_swap``)."""
-    out = _dtl._rma_compare_and_swap(_window(win), _index(target, "target"), _index(offset, "offset"),
-                                     _one(compare, dtype, "compare"), _one(swap, dtype, "swap"))
-    return _scalar_or_pending(win, target, out)
+    return _dtl._rma_atomic(_window(win), _index(target, "target"), _index(offset, "offset"), swap, 0, dtype,
+                            compare)
 
 
 __all__ = [
