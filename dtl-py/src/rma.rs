@@ -399,17 +399,23 @@ pub fn _rma_put(
     w.settle(target, [data.as_any()])
 }
 
-/// `MPI_Get` of `count` elements of `dtype` from `target` at byte `offset`.
+/// `MPI_Get` of `nbytes` bytes (whole elements of `dtype`) from `target`
+/// at byte `offset`.
 #[pyfunction]
 pub fn _rma_get<'py>(
     py: Python<'py>,
     win: &Bound<'py, PyWindow>,
     target: usize,
     offset: usize,
-    count: usize,
+    nbytes: usize,
     dtype: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let d = dtype::parse(py, Some(dtype))?;
+    let item = d.size_bytes();
+    if nbytes % item != 0 {
+        return Err(invalid(format!("size must be a multiple of {d}'s {item} bytes, got {nbytes}")));
+    }
+    let count = nbytes / item;
     let mut w = win.borrow_mut();
     let out = dispatch_dtype!(d, T => {
         let (a, s) = out_array::<T>(py, count);

@@ -85,12 +85,8 @@ def rma_get(win: Window, target: int, offset: int, size: int, dtype: Any = np.fl
     """Reads ``size`` **bytes** (a multiple of the dtype's size) at byte
     ``offset`` of rank ``target``'s window as an array of ``dtype``
     (``MPI_Get``). Not collective; inside an epoch covering ``target``."""
-    dt = np.dtype(dtype)
-    size = _index(size, "size")
-    if size % dt.itemsize:
-        raise _invalid(f"size must be a multiple of {dt}'s {dt.itemsize} bytes, got {size}")
     out: np.ndarray = _dtl._rma_get(_window(win), _index(target, "target"), _index(offset, "offset"),
-                                    size // dt.itemsize, dt)
+                                    _index(size, "size"), dtype)
     return out
 
 
