@@ -39,22 +39,14 @@ REPEATS = 5
 
 def timed(comm: MPI.Comm, fn: Callable[[], Any], setup: Callable[[], Any] = lambda: None) -> float:
     """Median over REPEATS (after one warm-up) of the slowest rank's time."""
-    times = []
-    for k in range(REPEATS + 1):
-        setup()
-        comm.Barrier()
-        t0 = MPI.Wtime()
-        fn()
-        dt = comm.allreduce(MPI.Wtime() - t0, op=MPI.MAX)
-        if k:
-            times.append(dt)
-    return statistics.median(times)
+    return timed_together(comm, [(fn, setup)], REPEATS)[0]
 
 
 def timed_together(comm: MPI.Comm, cases: list[tuple[Callable[[], Any], Callable[[], Any]]],
                    repeats: int) -> list[float]:
-    """Like :func:`timed` for several ``(fn, setup)`` cases, run in turn in
-    every repetition (one warm-up round); medians in the order given."""
+    """Medians over ``repeats`` (after one warm-up round) of the slowest
+    rank's time for several ``(fn, setup)`` cases, run in turn in every
+    repetition; in the order given."""
     times: list[list[float]] = [[] for _ in cases]
     for k in range(repeats + 1):
         for (fn, setup), out in zip(cases, times):

@@ -81,8 +81,6 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rma::_rma_get, m)?)?;
     m.add_function(wrap_pyfunction!(rma::_rma_accumulate, m)?)?;
     m.add_function(wrap_pyfunction!(rma::_rma_get_accumulate, m)?)?;
-    m.add_function(wrap_pyfunction!(rma::_rma_fetch_and_op, m)?)?;
-    m.add_function(wrap_pyfunction!(rma::_rma_compare_and_swap, m)?)?;
     m.add_function(wrap_pyfunction!(rma::_rma_atomic, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_allreduce, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_reduce, m)?)?;

@@ -473,56 +473,6 @@ pub fn _rma_get_accumulate<'py>(
     Ok(out)
 }
 
-/// `MPI_Fetch_and_op` of `value` (a 1-element array); the old value as a
-/// 1-element array.
-#[pyfunction]
-pub fn _rma_fetch_and_op<'py>(
-    py: Python<'py>,
-    win: &Bound<'py, PyWindow>,
-    target: usize,
-    offset: usize,
-    value: &Bound<'py, PyUntypedArray>,
-    op: i64,
-) -> PyResult<Bound<'py, PyAny>> {
-    let op = rma_op(op)?;
-    let d = dtype::of_array(py, value, "value")?;
-    let mut w = win.borrow_mut();
-    let out = dispatch_dtype!(d, T => {
-        let s = in_slice::<T>(value)?;
-        let (a, r) = out_array::<T>(py, 1);
-        // SAFETY: both arrays stay alive until completion (settle).
-        unsafe { w.win()?.dynamic().fetch_and_op(target, offset, &s[0], &mut r[0], op) }.py()?;
-        a.into_any()
-    });
-    w.settle(target, [value.as_any(), &out])?;
-    Ok(out)
-}
-
-/// `MPI_Compare_and_swap` (1-element arrays of one dtype); the old value
-/// as a 1-element array.
-#[pyfunction]
-pub fn _rma_compare_and_swap<'py>(
-    py: Python<'py>,
-    win: &Bound<'py, PyWindow>,
-    target: usize,
-    offset: usize,
-    compare: &Bound<'py, PyUntypedArray>,
-    swap: &Bound<'py, PyUntypedArray>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let d = dtype::of_array(py, compare, "compare")?;
-    let mut w = win.borrow_mut();
-    let out = dispatch_dtype!(d, T => {
-        let c = in_slice::<T>(compare)?;
-        let s = in_slice::<T>(swap)?;
-        let (a, r) = out_array::<T>(py, 1);
-        // SAFETY: all arrays stay alive until completion (settle).
-        unsafe { w.win()?.dynamic().compare_and_swap(target, offset, &c[0], &s[0], &mut r[0]) }.py()?;
-        a.into_any()
-    });
-    w.settle(target, [compare.as_any(), swap.as_any(), &out])?;
-    Ok(out)
-}
-
 /// The scalar atomics without NumPy in between (the per-call cost is what
 /// users of a distributed counter pay): `compare` is `None` for
 /// `fetch_and_op`. Returns the old value as a Python number once complete

@@ -74,10 +74,7 @@ fn with_errors_return(comm: RawComm, f: impl FnOnce() -> c_int) -> Result<c_int>
 /// node id, one `MPI_Allreduce` per try and one `MPI_Barrier`, once per
 /// window.
 fn node_serialised<C: Communicator, R>(comm: &C, f: impl FnOnce() -> R) -> R {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    mpi::environment::processor_name().unwrap_or_default().hash(&mut h);
-    let node = h.finish();
+    let node = node_id();
     let mut nodes = vec![0u64; comm.size() as usize];
     comm.all_gather_into(&node, &mut nodes[..]);
     let rank = comm.rank() as usize;
@@ -112,13 +109,19 @@ fn node_serialised<C: Communicator, R>(comm: &C, f: impl FnOnce() -> R) -> R {
     out
 }
 
-/// Whether every rank of `comm` runs on this node (same processor name).
-/// Collective over `comm`.
-pub(crate) fn on_one_node<C: Communicator>(comm: &C) -> bool {
+/// A hash of this host's name (`MPI_Get_processor_name`): equal on the
+/// ranks of one node.
+fn node_id() -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     mpi::environment::processor_name().unwrap_or_default().hash(&mut h);
-    let node = h.finish();
+    h.finish()
+}
+
+/// Whether every rank of `comm` runs on this node (same processor name).
+/// Collective over `comm`.
+pub(crate) fn on_one_node<C: Communicator>(comm: &C) -> bool {
+    let node = node_id();
     let (mut lo, mut hi) = (0u64, 0u64);
     comm.all_reduce_into(&node, &mut lo, mpi::collective::SystemOperation::min());
     comm.all_reduce_into(&node, &mut hi, mpi::collective::SystemOperation::max());
