@@ -22,7 +22,7 @@
 
 // cbindgen writes the declarations in this order into dtl.h; the blank
 // lines keep rustfmt from sorting the modules.
-mod types; // dtl_status, DTL_ERROR_*, dtl_dtype, dtl_op
+mod types; // dtl_status, DTL_ERROR_*, dtl_dtype, dtl_op, dtl_layout, ...
 
 mod error; // last error message, status and version strings
 
@@ -30,25 +30,24 @@ mod env; // dtl_init, dtl_finalize
 
 mod context; // dtl_context_t
 
-mod vector; // dtl_vector_t
+mod vector; // dtl_vector_t, dtl_array_t, dtl_tensor_t, dtl_span_t and dtl_container_*
 
-mod collective; // dtl_allreduce
+mod collective; // collectives on caller buffers
+
+mod map; // dtl_map_t
+
+mod window; // dtl_window_t (RMA)
 
 mod handle;
 
-pub use collective::dtl_allreduce;
-pub use context::{
-    dtl_context, dtl_context_barrier, dtl_context_create_from_comm, dtl_context_create_world, dtl_context_destroy,
-    dtl_context_dup, dtl_context_rank, dtl_context_size, dtl_context_split, dtl_context_t,
-};
-pub use env::{dtl_finalize, dtl_init};
-pub use error::{dtl_last_error_message, dtl_status_message, dtl_status_name, dtl_version_string};
+pub use collective::*;
+pub use context::*;
+pub use env::*;
+pub use error::*;
+pub use map::*;
 pub use types::*;
-pub use vector::{
-    dtl_vector, dtl_vector_create, dtl_vector_destroy, dtl_vector_dtype, dtl_vector_fill, dtl_vector_global_size,
-    dtl_vector_local_data, dtl_vector_local_offset, dtl_vector_local_size, dtl_vector_reduce, dtl_vector_resize,
-    dtl_vector_t,
-};
+pub use vector::*;
+pub use window::*;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,1 @@
+//! `dtl_map_t`: a hash-partitioned distributed map (see DistributedMap).

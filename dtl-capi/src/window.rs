@@ -1,0 +1,1 @@
+//! `dtl_window_t`: MPI RMA windows (see dtl_core::rma).
