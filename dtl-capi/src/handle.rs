@@ -126,6 +126,12 @@ pub(crate) unsafe fn destroy_handle<H: Handle>(p: *mut H, arg: &str) -> Result<(
     Ok(())
 }
 
+/// The C type name of the live handle at `p` ("dtl_vector_t", ...), or
+/// `None` if `p` is not a live handle. Does not dereference `p`.
+pub(crate) fn kind_of<T>(p: *const T) -> Option<&'static str> {
+    live().get(&(p as usize)).copied()
+}
+
 /// Number of live handles of kind `H` (tests and diagnostics).
 #[cfg(test)]
 pub(crate) fn live_count<H: Handle>() -> usize {

@@ -30,7 +30,11 @@ mod env; // dtl_init, dtl_finalize
 
 mod context; // dtl_context_t
 
-mod vector; // dtl_vector_t, dtl_array_t, dtl_tensor_t, dtl_span_t and dtl_container_*
+mod container; // dtl_vector_t, dtl_array_t, dtl_tensor_t, dtl_span_t and dtl_container_*
+
+mod algorithms; // dtl_for_each, dtl_reduce, dtl_sort, ... on any container
+
+mod halo; // halo exchange and padded local blocks for stencils
 
 mod collective; // collectives on caller buffers
 
@@ -40,13 +44,15 @@ mod window; // dtl_window_t (RMA)
 
 mod handle;
 
+pub use algorithms::*;
 pub use collective::*;
+pub use container::*;
 pub use context::*;
 pub use env::*;
 pub use error::*;
+pub use halo::*;
 pub use map::*;
 pub use types::*;
-pub use vector::*;
 pub use window::*;
 
 #[cfg(test)]
