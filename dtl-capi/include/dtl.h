@@ -189,6 +189,99 @@ typedef int32_t dtl_op;
 #endif // __cplusplus
 
 /**
+ * Combining operation of dtl_window_accumulate(),
+ * dtl_window_get_accumulate() and dtl_window_fetch_and_op() (MPI's
+ * predefined operations allowed in RMA). Functions take it as an int32_t
+ * (the dtl_rma_op typedef); other codes are rejected with
+ * DTL_ERROR_INVALID_ARGUMENT. The codes of SUM .. MAX and BAND .. BXOR are
+ * those of dtl_op, so DTL_OP_SUM etc. may be passed too; the logical ops
+ * (codes 4..6) do not exist in MPI RMA. Results are element-wise and
+ * atomic per element.
+ */
+enum dtl_rma_op
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * target = target + origin (MPI_SUM; wrapping for integers).
+   */
+  DTL_RMA_OP_SUM = 0,
+  /**
+   * target = target * origin (MPI_PROD).
+   */
+  DTL_RMA_OP_PROD = 1,
+  /**
+   * target = min(target, origin) (MPI_MIN).
+   */
+  DTL_RMA_OP_MIN = 2,
+  /**
+   * target = max(target, origin) (MPI_MAX).
+   */
+  DTL_RMA_OP_MAX = 3,
+  /**
+   * Bitwise and (MPI_BAND; integer dtypes only).
+   */
+  DTL_RMA_OP_BAND = 7,
+  /**
+   * Bitwise or (MPI_BOR; integer dtypes only).
+   */
+  DTL_RMA_OP_BOR = 8,
+  /**
+   * Bitwise exclusive or (MPI_BXOR; integer dtypes only).
+   */
+  DTL_RMA_OP_BXOR = 9,
+  /**
+   * target = origin (MPI_REPLACE): an atomic put.
+   */
+  DTL_RMA_OP_REPLACE = 10,
+  /**
+   * target unchanged (MPI_NO_OP): with dtl_window_get_accumulate() and
+   * dtl_window_fetch_and_op() an atomic get. Not valid in
+   * dtl_window_accumulate().
+   */
+  DTL_RMA_OP_NO_OP = 11,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dtl_rma_op dtl_rma_op;
+#else
+typedef int32_t dtl_rma_op;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Lock type of dtl_window_lock(). Functions take it as an int32_t (the
+ * dtl_lock_mode typedef); other codes are rejected with
+ * DTL_ERROR_INVALID_ARGUMENT.
+ */
+enum dtl_lock_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No other origin holds a lock on the target meanwhile
+   * (MPI_LOCK_EXCLUSIVE).
+   */
+  DTL_LOCK_MODE_EXCLUSIVE = 0,
+  /**
+   * Other origins may hold shared locks on the target too
+   * (MPI_LOCK_SHARED); concurrent updates should then use the atomic
+   * operations (accumulate, get_accumulate, fetch_and_op,
+   * compare_and_swap).
+   */
+  DTL_LOCK_MODE_SHARED = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dtl_lock_mode dtl_lock_mode;
+#else
+typedef int32_t dtl_lock_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Opaque execution context: a communicator of its own (made by
  * MPI_Comm_dup or MPI_Comm_split, so dtl traffic never matches the
  * caller's messages) over a group of ranks. Create it with
@@ -205,6 +298,51 @@ typedef struct dtl_context dtl_context;
  * Create it with dtl_vector_create(), destroy it with dtl_vector_destroy().
  */
 typedef struct dtl_vector dtl_vector;
+
+/**
+ * Opaque RMA window: bytes of every rank's memory open to one-sided
+ * access (put, get, atomics) by the ranks of a context. Create it with
+ * dtl_window_allocate() (memory MPI allocates) or dtl_window_create()
+ * (memory the caller owns); destroy it with dtl_window_destroy().
+ *
+ * Offsets are in BYTES from the start of the target rank's window (MPI
+ * displacement unit 1); counts are in elements of the dtype. Ranks may
+ * expose different sizes; every rank's size is exchanged at creation, and
+ * each operation is checked before MPI sees it: the target rank
+ * (DTL_ERROR_BOUNDS), offset + count * dtype size against the target's
+ * window (DTL_ERROR_BOUNDS), the offset's alignment for the dtype
+ * (DTL_ERROR_INVALID_ARGUMENT), and an open access epoch covering the
+ * target (DTL_ERROR_INVALID_STATE).
+ *
+ * Epochs. Operations need an access epoch, opened and closed by:
+ * dtl_window_fence() (collective; every rank may access every rank),
+ * dtl_window_lock()/dtl_window_unlock() (one target) and
+ * dtl_window_lock_all()/dtl_window_unlock_all() (passive target), and
+ * dtl_window_start()/dtl_window_complete() at the origin with
+ * dtl_window_post()/dtl_window_wait() at the targets (PSCW).
+ *
+ * Completion and buffers. As in MPI, an operation only starts the
+ * transfer: the origin, compare and result buffers belong to MPI until the
+ * operation completes. In a fence or start/complete epoch that is the end
+ * of the epoch (the next dtl_window_fence(), dtl_window_complete()); under
+ * dtl_window_lock()/dtl_window_lock_all() it is dtl_window_unlock(),
+ * dtl_window_unlock_all(), or a flush (dtl_window_flush_local() makes the
+ * buffers reusable; dtl_window_flush() also completes the operations at
+ * the target). Until then, do not modify origin buffers, do not read
+ * result buffers, and keep all of them allocated. The same rule holds for
+ * this rank's own window memory (dtl_window_base()): do not access it
+ * locally while remote operations may update it in the same epoch.
+ *
+ * One rank. Open MPI 4.1 cannot create windows over existing memory on a
+ * one-rank communicator, so a window on a one-rank context makes no MPI
+ * call: its operations are plain memory operations with the same checks
+ * and results, and complete at once.
+ *
+ * A window keeps its context's communicator alive (like a vector): the
+ * context handle may be destroyed first, and MPI is not finalized while a
+ * window is alive.
+ */
+typedef struct dtl_window dtl_window;
 
 /**
  * Status code returned by every fallible dtl function: DTL_SUCCESS (0) or
@@ -224,6 +362,11 @@ typedef struct dtl_context *dtl_context_t;
  * Handle to a distributed vector (NULL is never a valid vector).
  */
 typedef struct dtl_vector *dtl_vector_t;
+
+/**
+ * Handle to an RMA window (NULL is never a valid window).
+ */
+typedef struct dtl_window *dtl_window_t;
 
 /**
  * The call succeeded.
@@ -683,6 +826,563 @@ dtl_status dtl_allreduce(dtl_context_t ctx,
                          uint64_t count,
                          dtl_dtype dtype,
                          dtl_op op);
+
+/**
+ * Creates a window over bytes zero-initialized bytes that MPI allocates on
+ * this rank (MPI_Win_allocate, or MPI_Win_allocate_shared when all ranks
+ * share a node), then exchanges every rank's size (MPI_Allgather). Ranks
+ * may pass different sizes, including 0. The memory is freed with the
+ * window; dtl_window_base() gives its address (aligned to at least 8
+ * bytes).
+ *
+ * Collective over ctx: one small MPI_Allreduce first checks that every rank
+ * is ready (unless the size is 1). Units: bytes.
+ *
+ * On success *out is the new window; on failure *out is set to NULL.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
+ * communication), a NULL out or bytes over PTRDIFF_MAX (then every rank
+ * returns DTL_ERROR_INVALID_ARGUMENT); DTL_ERROR_MISMATCH if some ranks
+ * call dtl_window_create() meanwhile; DTL_ERROR_MEMORY if a one-rank
+ * window cannot be allocated; DTL_ERROR_COMMUNICATION if MPI cannot create
+ * the window.
+ *
+ * # Safety
+ * out must be NULL or point to writable storage for a dtl_window_t.
+ */
+dtl_status dtl_window_allocate(dtl_context_t ctx, uint64_t bytes, dtl_window_t *out);
+
+/**
+ * Creates a window over bytes bytes of memory the caller owns, starting at
+ * base (MPI_Win_create with displacement unit 1), then exchanges every
+ * rank's size (MPI_Allgather). Ranks may pass different sizes, including
+ * 0 (base may then be NULL). The memory keeps its contents; remote
+ * operations read and write it in place.
+ *
+ * Collective over ctx: one small MPI_Allreduce first checks that every rank
+ * is ready (unless the size is 1). Units: bytes.
+ *
+ * On success *out is the new window; on failure *out is set to NULL.
+ *
+ * Open MPI 4.1 crashes on 8-byte MPI_Compare_and_swap over windows made by
+ * MPI_Win_create (osc/rdma), so with Open MPI 4.x and more than one rank,
+ * dtl_window_compare_and_swap() of an 8-byte dtype on such a window
+ * returns DTL_ERROR_NOT_SUPPORTED; use dtl_window_allocate() for 8-byte
+ * compare-and-swap.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
+ * communication), a NULL out, a NULL base with bytes > 0, a base not
+ * aligned to 8 bytes (as malloc's memory is; needed so that every aligned
+ * offset is aligned for its dtype), or bytes over PTRDIFF_MAX (then every
+ * rank returns DTL_ERROR_INVALID_ARGUMENT); DTL_ERROR_MISMATCH if some
+ * ranks call dtl_window_allocate() meanwhile; DTL_ERROR_COMMUNICATION if
+ * MPI cannot create the window.
+ *
+ * # Safety
+ * base must point to bytes bytes of readable and writable memory that stays
+ * allocated, and is not freed or reused for anything else, until
+ * dtl_window_destroy() has returned successfully; local accesses to it
+ * follow the epoch rules of dtl_window_t. out must be NULL or point to
+ * writable storage for a dtl_window_t.
+ */
+dtl_status dtl_window_create(dtl_context_t ctx, void *base, uint64_t bytes, dtl_window_t *out);
+
+/**
+ * Frees the window (MPI_Win_free) and destroys the handle. The memory of
+ * a dtl_window_allocate() window is freed; that of a dtl_window_create()
+ * window is the caller's again once this returns DTL_SUCCESS. If the window
+ * held the last reference to its communicator, the communicator is freed;
+ * if it was the last dtl object and there is no dtl_init() hold, MPI is
+ * finalized when dtl initialized it.
+ *
+ * Every rank must first close its lock, lock_all, start and post epochs
+ * (an open fence epoch is fine, after a dtl_window_fence() that completed
+ * the last operations). If some rank has not, no rank frees the window:
+ * every rank returns DTL_ERROR_INVALID_STATE and the handle stays valid, so
+ * the program can close the epochs and call dtl_window_destroy() again.
+ *
+ * Collective over the window's context: one small MPI_Allreduce (unless
+ * the size is 1), then MPI_Win_free, which synchronizes the ranks.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT if win is NULL, not a window, or
+ * already destroyed (at once, without communication; a double destroy is
+ * detected and harmless); DTL_ERROR_INVALID_STATE if epochs are open on
+ * some rank (see above); DTL_ERROR_COMMUNICATION if MPI_Win_free fails.
+ *
+ * # Safety
+ * No other thread may use win during or after this call; pointers from
+ * dtl_window_base() become invalid (allocated windows).
+ */
+dtl_status dtl_window_destroy(dtl_window_t win);
+
+/**
+ * Writes the size of this rank's window to *bytes.
+ *
+ * Not collective; no communication. Units: bytes.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win or a NULL bytes.
+ *
+ * # Safety
+ * bytes must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_window_size(dtl_window_t win, uint64_t *bytes);
+
+/**
+ * Writes the size of rank rank's window to *bytes (the sizes are
+ * exchanged at creation).
+ *
+ * Not collective; no communication. Units: bytes.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win or a NULL bytes;
+ * DTL_ERROR_BOUNDS if rank is not in 0 .. size-1 of the context.
+ *
+ * # Safety
+ * bytes must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_window_size_of(dtl_window_t win, int32_t rank, uint64_t *bytes);
+
+/**
+ * Writes the address of this rank's window memory to *base: the memory
+ * MPI allocated (dtl_window_allocate()) or the caller's base
+ * (dtl_window_create()); NULL when this rank's window has 0 bytes. Local
+ * loads and stores through it must follow the epoch rules of dtl_window_t
+ * (e.g. read it after the fence that completes the remote puts, or inside
+ * dtl_window_lock() of this rank followed by dtl_window_sync()). Valid
+ * until the window is destroyed.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win or a NULL base.
+ *
+ * # Safety
+ * base must be NULL or point to a writable void*.
+ */
+dtl_status dtl_window_base(dtl_window_t win, void **base);
+
+/**
+ * Synchronizes RMA on the window (MPI_Win_fence): completes every
+ * operation of the current fence epoch, at origins and targets, and opens
+ * the next one, in which every rank may access every rank. The first fence
+ * opens the first epoch. With last != 0 (MPI_MODE_NOSUCCEED) it opens none:
+ * use it after the last fence epoch, before locks or PSCW epochs. Buffers
+ * of the completed epoch's operations are the caller's again on return.
+ *
+ * Collective over the window's context: every rank must pass the same last
+ * (0 or not); one small MPI_Allreduce first checks that (unless the size
+ * is 1), so that a rank that cannot fence makes every rank return an error
+ * instead of waiting in MPI_Win_fence.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win (at once, without
+ * communication); DTL_ERROR_INVALID_STATE, on every rank, if some rank has
+ * lock, lock_all, start or post epochs open; DTL_ERROR_MISMATCH if ranks
+ * pass different last; DTL_ERROR_COMMUNICATION if MPI_Win_fence fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_fence(dtl_window_t win, int32_t last);
+
+/**
+ * Opens a passive-target access epoch on target (MPI_Win_lock): this rank
+ * may then access target's window until dtl_window_unlock(win, target).
+ * mode is DTL_LOCK_MODE_EXCLUSIVE or DTL_LOCK_MODE_SHARED. Operations in
+ * the epoch complete at dtl_window_unlock() or a flush.
+ *
+ * Not collective (passive target: target makes no call). May wait while
+ * another rank holds a conflicting lock (Open MPI may also defer the wait
+ * to the first operation or the unlock).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win or a mode other
+ * than DTL_LOCK_MODE_EXCLUSIVE (0) or DTL_LOCK_MODE_SHARED (1);
+ * DTL_ERROR_BOUNDS if target is not in 0 .. size-1; DTL_ERROR_INVALID_STATE
+ * if this rank already locks target or holds dtl_window_lock_all();
+ * DTL_ERROR_COMMUNICATION if MPI_Win_lock fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_lock(dtl_window_t win, int32_t target, dtl_lock_mode mode);
+
+/**
+ * Closes the passive-target epoch on target (MPI_Win_unlock): every
+ * operation this rank issued to target in the epoch is complete, at the
+ * origin and at the target; their buffers are the caller's again.
+ *
+ * Not collective.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win; DTL_ERROR_BOUNDS
+ * if target is not in 0 .. size-1; DTL_ERROR_INVALID_STATE if this rank
+ * holds no dtl_window_lock() on target; DTL_ERROR_COMMUNICATION if
+ * MPI_Win_unlock fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_unlock(dtl_window_t win, int32_t target);
+
+/**
+ * Opens a shared passive-target access epoch on every rank
+ * (MPI_Win_lock_all), until dtl_window_unlock_all(). Operations complete
+ * at dtl_window_unlock_all() or a flush.
+ *
+ * Not collective.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win;
+ * DTL_ERROR_INVALID_STATE if this rank already holds locks on the window;
+ * DTL_ERROR_COMMUNICATION if MPI_Win_lock_all fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_lock_all(dtl_window_t win);
+
+/**
+ * Closes the dtl_window_lock_all() epoch (MPI_Win_unlock_all): every
+ * operation of the epoch is complete at origin and targets.
+ *
+ * Not collective.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win;
+ * DTL_ERROR_INVALID_STATE without an open dtl_window_lock_all();
+ * DTL_ERROR_COMMUNICATION if MPI_Win_unlock_all fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_unlock_all(dtl_window_t win);
+
+/**
+ * Opens a PSCW access epoch to the n ranks listed in group
+ * (MPI_Win_start), until dtl_window_complete(). Every rank in group must
+ * open a matching exposure epoch with dtl_window_post() naming this rank.
+ * Duplicate entries are ignored; n may be 0 (group may then be NULL).
+ *
+ * Not collective; may wait until the ranks in group have posted (Open MPI
+ * may defer that wait to the first operation or dtl_window_complete()).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win, or a NULL or
+ * misaligned group with n > 0; DTL_ERROR_BOUNDS if an entry of group is
+ * not in 0 .. size-1; DTL_ERROR_INVALID_STATE if a start or fence epoch is
+ * already open on this rank; DTL_ERROR_COMMUNICATION if MPI fails.
+ *
+ * # Safety
+ * group must be NULL or point to n readable int32_t (only read during the
+ * call); win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_start(dtl_window_t win, const int32_t *group, uint64_t n);
+
+/**
+ * Closes the dtl_window_start() epoch (MPI_Win_complete): its operations
+ * are complete at the origin (buffers are the caller's again); the targets
+ * see them once their dtl_window_wait() returns.
+ *
+ * Not collective.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win;
+ * DTL_ERROR_INVALID_STATE without an open start epoch;
+ * DTL_ERROR_COMMUNICATION if MPI_Win_complete fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_complete(dtl_window_t win);
+
+/**
+ * Opens a PSCW exposure epoch (MPI_Win_post): the n ranks listed in group
+ * may access this rank's window in their dtl_window_start() epochs, until
+ * dtl_window_wait() or a successful dtl_window_test(). Duplicate entries
+ * are ignored; n may be 0 (group may then be NULL).
+ *
+ * Not collective; does not wait.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win, or a NULL or
+ * misaligned group with n > 0; DTL_ERROR_BOUNDS if an entry of group is
+ * not in 0 .. size-1; DTL_ERROR_INVALID_STATE if a post or fence epoch is
+ * already open on this rank; DTL_ERROR_COMMUNICATION if MPI fails.
+ *
+ * # Safety
+ * group must be NULL or point to n readable int32_t (only read during the
+ * call); win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_post(dtl_window_t win, const int32_t *group, uint64_t n);
+
+/**
+ * Closes the dtl_window_post() epoch (MPI_Win_wait): waits until every
+ * rank of its group has called dtl_window_complete(); their operations on
+ * this rank's window are then complete and visible locally.
+ *
+ * Not collective; blocks until the origins complete.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win;
+ * DTL_ERROR_INVALID_STATE without an open post epoch;
+ * DTL_ERROR_COMMUNICATION if MPI_Win_wait fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_wait(dtl_window_t win);
+
+/**
+ * dtl_window_wait() without blocking (MPI_Win_test): *done is 1 if every
+ * origin of the post epoch has completed (the epoch is then closed, as by
+ * dtl_window_wait()), 0 if not (the epoch stays open: call it again, or
+ * dtl_window_wait()).
+ *
+ * Not collective; does not block.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win or a NULL done;
+ * DTL_ERROR_INVALID_STATE without an open post epoch;
+ * DTL_ERROR_COMMUNICATION if MPI_Win_test fails.
+ *
+ * # Safety
+ * done must be NULL or point to a writable int32_t; win must not be
+ * destroyed concurrently.
+ */
+dtl_status dtl_window_test(dtl_window_t win, int32_t *done);
+
+/**
+ * Completes every operation this rank issued to target in the current
+ * passive-target epoch, at the origin and at the target (MPI_Win_flush);
+ * the epoch stays open. Results are then in the result buffers and origin
+ * buffers are reusable.
+ *
+ * Not collective.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win; DTL_ERROR_BOUNDS
+ * if target is not in 0 .. size-1; DTL_ERROR_INVALID_STATE unless a
+ * dtl_window_lock() of target or dtl_window_lock_all() is open;
+ * DTL_ERROR_COMMUNICATION if MPI_Win_flush fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_flush(dtl_window_t win, int32_t target);
+
+/**
+ * Completes every operation this rank issued to target in the current
+ * passive-target epoch at the origin only (MPI_Win_flush_local): origin
+ * buffers are reusable and results are in the result buffers, but puts and
+ * accumulates may not be visible at the target yet.
+ *
+ * Not collective.
+ *
+ * Errors: as dtl_window_flush() (MPI_Win_flush_local).
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_flush_local(dtl_window_t win, int32_t target);
+
+/**
+ * dtl_window_flush() to every rank (MPI_Win_flush_all).
+ *
+ * Not collective.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win;
+ * DTL_ERROR_INVALID_STATE unless a dtl_window_lock() or
+ * dtl_window_lock_all() is open; DTL_ERROR_COMMUNICATION if MPI fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_flush_all(dtl_window_t win);
+
+/**
+ * dtl_window_flush_local() to every rank (MPI_Win_flush_local_all).
+ *
+ * Not collective.
+ *
+ * Errors: as dtl_window_flush_all() (MPI_Win_flush_local_all).
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_flush_local_all(dtl_window_t win);
+
+/**
+ * Synchronizes the public and private copies of this rank's window
+ * (MPI_Win_sync), e.g. before reading local memory that remote ranks
+ * updated under passive-target locks. Any epoch state.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win;
+ * DTL_ERROR_COMMUNICATION if MPI_Win_sync fails.
+ *
+ * # Safety
+ * win must not be destroyed concurrently.
+ */
+dtl_status dtl_window_sync(dtl_window_t win);
+
+/**
+ * Writes count elements of dtype from origin into target's window,
+ * starting offset bytes from its start (MPI_Put). The transfer completes
+ * at the end of the epoch or at a flush: until then, do not modify origin.
+ *
+ * Not collective; needs an access epoch covering target (fence, lock of
+ * target, lock_all, or a start epoch including target). Units: offset in
+ * bytes, count in elements (count may be 0; origin may then be NULL).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win, a dtype code
+ * outside 0..9, a NULL or misaligned (for the dtype) origin, an offset that
+ * is not a multiple of the dtype's alignment, or an origin overlapping the
+ * accessed bytes when target is this rank; DTL_ERROR_BOUNDS if target is
+ * not in 0 .. size-1 or offset + count * dtype size exceeds target's
+ * window; DTL_ERROR_INVALID_STATE if no epoch covers target;
+ * DTL_ERROR_COMMUNICATION if MPI_Put fails.
+ *
+ * # Safety
+ * origin must point to count readable elements of dtype that stay
+ * allocated and unmodified until the operation completes.
+ */
+dtl_status dtl_window_put(dtl_window_t win,
+                          const void *origin,
+                          uint64_t count,
+                          dtl_dtype dtype,
+                          int32_t target,
+                          uint64_t offset);
+
+/**
+ * Reads count elements of dtype from target's window, starting offset
+ * bytes from its start, into result (MPI_Get). result is filled when the
+ * operation completes (the end of the epoch, or a flush): do not read or
+ * modify it before.
+ *
+ * Not collective; needs an access epoch covering target. Units: offset in
+ * bytes, count in elements (count may be 0; result may then be NULL).
+ *
+ * Errors: as dtl_window_put(), for result (MPI_Get).
+ *
+ * # Safety
+ * result must point to count writable elements of dtype that stay
+ * allocated, and are not otherwise accessed, until the operation completes.
+ */
+dtl_status dtl_window_get(dtl_window_t win,
+                          void *result,
+                          uint64_t count,
+                          dtl_dtype dtype,
+                          int32_t target,
+                          uint64_t offset);
+
+/**
+ * Combines count elements of dtype from origin into target's window,
+ * starting offset bytes from its start: target[i] = target[i] op
+ * origin[i], atomically per element with respect to other accumulate-type
+ * operations (MPI_Accumulate). op is a dtl_rma_op other than
+ * DTL_RMA_OP_NO_OP; DTL_RMA_OP_REPLACE is an atomic put. Completes like
+ * dtl_window_put(): do not modify origin until then.
+ *
+ * Not collective; needs an access epoch covering target. Units: offset in
+ * bytes, count in elements.
+ *
+ * Errors: as dtl_window_put(), and DTL_ERROR_INVALID_ARGUMENT for an op
+ * code that is not a dtl_rma_op, DTL_RMA_OP_NO_OP, or a bitwise op on a
+ * float dtype (MPI_Accumulate).
+ *
+ * # Safety
+ * As dtl_window_put().
+ */
+dtl_status dtl_window_accumulate(dtl_window_t win,
+                                 const void *origin,
+                                 uint64_t count,
+                                 dtl_dtype dtype,
+                                 int32_t target,
+                                 uint64_t offset,
+                                 dtl_rma_op op);
+
+/**
+ * Atomically, per element, reads count elements of dtype from target's
+ * window at byte offset into result and combines origin into them with op
+ * (MPI_Get_accumulate): result[i] = old target[i]; target[i] = old op
+ * origin[i]. With DTL_RMA_OP_NO_OP it is an atomic read (origin is not
+ * used but must still be a valid buffer of count elements; result itself
+ * may not be passed, see below). Completes like dtl_window_get(): do not
+ * touch origin or result until then.
+ *
+ * Not collective; needs an access epoch covering target. Units: offset in
+ * bytes, count in elements.
+ *
+ * Errors: as dtl_window_accumulate() (DTL_RMA_OP_NO_OP allowed), and
+ * DTL_ERROR_INVALID_ARGUMENT if origin and result overlap (MPI requires
+ * them disjoint) (MPI_Get_accumulate).
+ *
+ * # Safety
+ * origin as in dtl_window_put(), result as in dtl_window_get(), for count
+ * elements each.
+ */
+dtl_status dtl_window_get_accumulate(dtl_window_t win,
+                                     const void *origin,
+                                     void *result,
+                                     uint64_t count,
+                                     dtl_dtype dtype,
+                                     int32_t target,
+                                     uint64_t offset,
+                                     dtl_rma_op op);
+
+/**
+ * Atomically reads one element of dtype from target's window at byte
+ * offset into *result and combines *origin into it with op
+ * (MPI_Fetch_and_op): *result = old; target = old op *origin. With
+ * DTL_RMA_OP_SUM it is a fetch-and-add (a distributed counter); with
+ * DTL_RMA_OP_NO_OP an atomic read, and origin may be NULL. Completes like
+ * dtl_window_get(): *result holds the old value after the epoch's end or a
+ * flush (e.g. dtl_window_flush_local(win, target) inside a lock).
+ *
+ * Not collective; needs an access epoch covering target. Units: offset in
+ * bytes.
+ *
+ * Errors: as dtl_window_accumulate() for one element (DTL_RMA_OP_NO_OP
+ * allowed), and DTL_ERROR_INVALID_ARGUMENT for a NULL result or origin
+ * (unless DTL_RMA_OP_NO_OP), or if they overlap (MPI_Fetch_and_op).
+ *
+ * # Safety
+ * origin must be NULL or point to one readable element of dtype, result
+ * to one writable element, both valid and untouched until the operation
+ * completes.
+ */
+dtl_status dtl_window_fetch_and_op(dtl_window_t win,
+                                   const void *origin,
+                                   void *result,
+                                   dtl_dtype dtype,
+                                   int32_t target,
+                                   uint64_t offset,
+                                   dtl_rma_op op);
+
+/**
+ * Atomically compares one element of dtype in target's window at byte
+ * offset with *compare and, if they are equal (bit for bit), replaces it
+ * with *origin; *result receives the old value either way
+ * (MPI_Compare_and_swap). Completes like dtl_window_get(). The float dtypes
+ * compare bit patterns (so 0.0 and -0.0 differ).
+ *
+ * Not collective; needs an access epoch covering target. Units: offset in
+ * bytes.
+ *
+ * Open MPI 4.x crashes on 8-byte MPI_Compare_and_swap over a window made
+ * by dtl_window_create() on more than one rank (osc/rdma over shared
+ * memory), so that case returns DTL_ERROR_NOT_SUPPORTED without calling
+ * MPI; windows from dtl_window_allocate(), 1-, 2- and 4-byte dtypes, and
+ * one-rank windows work.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid win, a dtype code
+ * outside 0..9, a NULL or misaligned origin, compare or result, a result
+ * overlapping origin or compare, or a misaligned offset; DTL_ERROR_BOUNDS
+ * for a target or offset outside the window; DTL_ERROR_INVALID_STATE if no
+ * epoch covers target; DTL_ERROR_NOT_SUPPORTED as above;
+ * DTL_ERROR_COMMUNICATION if MPI_Compare_and_swap fails.
+ *
+ * # Safety
+ * origin and compare must point to one readable element of dtype each,
+ * result to one writable element, all valid and untouched until the
+ * operation completes.
+ */
+dtl_status dtl_window_compare_and_swap(dtl_window_t win,
+                                       const void *origin,
+                                       const void *compare,
+                                       void *result,
+                                       dtl_dtype dtype,
+                                       int32_t target,
+                                       uint64_t offset);
 
 #ifdef __cplusplus
 }  // extern "C"
