@@ -189,6 +189,145 @@ typedef int32_t dtl_op;
 #endif // __cplusplus
 
 /**
+ * Partition policy of a container: which rank holds which global index.
+ * Functions take it as an int32_t (the dtl_partition typedef, a field of
+ * dtl_layout); codes outside 0..5 are rejected with
+ * DTL_ERROR_INVALID_ARGUMENT.
+ */
+enum dtl_partition
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Contiguous blocks, the remainder to the lowest ranks (the default).
+   */
+  DTL_PARTITION_BLOCK = 0,
+  /**
+   * Round robin: global index i on rank i % size.
+   */
+  DTL_PARTITION_CYCLIC = 1,
+  /**
+   * Round robin of blocks of dtl_layout.block_size elements.
+   */
+  DTL_PARTITION_BLOCK_CYCLIC = 2,
+  /**
+   * By hash of the key: maps only (an index container rejects it).
+   */
+  DTL_PARTITION_HASH = 3,
+  /**
+   * Every rank holds every element.
+   */
+  DTL_PARTITION_REPLICATED = 4,
+  /**
+   * Contiguous blocks of user-given sizes (dtl_layout.counts or
+   * dtl_layout.fractions, one per rank).
+   */
+  DTL_PARTITION_WEIGHTED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dtl_partition dtl_partition;
+#else
+typedef int32_t dtl_partition;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Placement policy: where a container keeps its local part. Functions take
+ * it as an int32_t (the dtl_placement typedef, a field of dtl_layout).
+ * This build stores containers in host memory: the other placements are
+ * rejected with DTL_ERROR_INVALID_ARGUMENT naming what the CUDA probe
+ * found; codes outside 0..3 likewise.
+ */
+enum dtl_placement
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Host (CPU) memory (the default).
+   */
+  DTL_PLACEMENT_HOST = 0,
+  /**
+   * GPU device memory.
+   */
+  DTL_PLACEMENT_DEVICE = 1,
+  /**
+   * CUDA unified (managed) memory.
+   */
+  DTL_PLACEMENT_UNIFIED = 2,
+  /**
+   * Device memory if a GPU is present, else host.
+   */
+  DTL_PLACEMENT_DEVICE_PREFERRED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dtl_placement dtl_placement;
+#else
+typedef int32_t dtl_placement;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where the local work of an algorithm runs. Functions take it as an
+ * int32_t (the dtl_exec typedef).
+ */
+enum dtl_exec
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * On the calling thread, in local index order: callbacks are never
+   * called concurrently (the default for containers made through the C
+   * API).
+   */
+  DTL_EXEC_SEQ = 0,
+  /**
+   * On a thread pool (rayon) for local parts of at least 65536
+   * elements: callbacks may run concurrently on several threads, in any
+   * order, so they must be thread-safe.
+   */
+  DTL_EXEC_PAR = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dtl_exec dtl_exec;
+#else
+typedef int32_t dtl_exec;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What fills the ghost cells of dtl_local_padded outside the global array.
+ * Functions take it as an int32_t (the dtl_boundary typedef).
+ */
+enum dtl_boundary
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A constant value (a fixed Dirichlet boundary; numpy.pad
+   * mode="constant").
+   */
+  DTL_BOUNDARY_CONSTANT = 0,
+  /**
+   * Every axis wraps around (numpy.pad mode="wrap").
+   */
+  DTL_BOUNDARY_PERIODIC = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dtl_boundary dtl_boundary;
+#else
+typedef int32_t dtl_boundary;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Combining operation of dtl_window_accumulate(),
  * dtl_window_get_accumulate() and dtl_window_fetch_and_op() (MPI's
  * predefined operations allowed in RMA). Functions take it as an int32_t
@@ -282,6 +421,13 @@ typedef int32_t dtl_lock_mode;
 #endif // __cplusplus
 
 /**
+ * Opaque distributed array: a 1-D container of one dtype with a size fixed
+ * at creation. Create it with dtl_array_create*, dtl_array_from_local,
+ * dtl_array_scatter or dtl_array_load; destroy it with dtl_array_destroy.
+ */
+typedef struct dtl_array dtl_array;
+
+/**
  * Opaque execution context: a communicator of its own (made by
  * MPI_Comm_dup or MPI_Comm_split, so dtl traffic never matches the
  * caller's messages) over a group of ranks. Create it with
@@ -292,10 +438,27 @@ typedef int32_t dtl_lock_mode;
 typedef struct dtl_context dtl_context;
 
 /**
- * Opaque distributed vector: global_size elements of one dtype,
- * block-partitioned over the ranks of a context (rank r holds the
- * contiguous global indices local_offset .. local_offset + local_size - 1).
- * Create it with dtl_vector_create(), destroy it with dtl_vector_destroy().
+ * Opaque span: a non-owning view of a global index range (along the split
+ * axis) of a vector, array or tensor. Create it with dtl_span_create;
+ * destroy it with dtl_span_destroy before or after its container (a span
+ * whose container was destroyed only reports an error).
+ */
+typedef struct dtl_span dtl_span;
+
+/**
+ * Opaque distributed tensor: an N-d array (C order) of one dtype, split
+ * along one axis (dtl_layout.axis, default 0) over the ranks; each rank
+ * holds a contiguous row-major block. Create it with dtl_tensor_create*,
+ * dtl_tensor_scatter or dtl_tensor_load; destroy it with
+ * dtl_tensor_destroy.
+ */
+typedef struct dtl_tensor dtl_tensor;
+
+/**
+ * Opaque distributed vector: a 1-D container of one dtype whose global
+ * size can change (dtl_vector_resize). Create it with dtl_vector_create*,
+ * dtl_vector_from_local, dtl_vector_scatter or dtl_vector_load; destroy it
+ * with dtl_vector_destroy.
  */
 typedef struct dtl_vector dtl_vector;
 
@@ -362,6 +525,86 @@ typedef struct dtl_context *dtl_context_t;
  * Handle to a distributed vector (NULL is never a valid vector).
  */
 typedef struct dtl_vector *dtl_vector_t;
+
+/**
+ * How a container is laid out over the ranks: partition, placement and,
+ * for a tensor, the split axis. A zero-initialized dtl_layout (`dtl_layout
+ * l = {0};`) is the default: block partition, host memory, axis 0; so is
+ * passing NULL where a `const dtl_layout *` is expected. Every rank must
+ * pass an equal layout to a collective constructor (checked).
+ */
+typedef struct dtl_layout {
+  /**
+   * A DTL_PARTITION_* code (not DTL_PARTITION_HASH, which is for maps).
+   */
+  dtl_partition partition;
+  /**
+   * A DTL_PLACEMENT_* code.
+   */
+  dtl_placement placement;
+  /**
+   * Tensors: the axis split over the ranks, 0 .. ndim-1 (1-D containers
+   * take 0).
+   */
+  int32_t axis;
+  /**
+   * DTL_PARTITION_BLOCK_CYCLIC: elements per block (>= 1); must be 0 for
+   * every other partition.
+   */
+  uint64_t block_size;
+  /**
+   * DTL_PARTITION_WEIGHTED: exact element counts per rank (size entries
+   * summing to the global size along the split axis), or NULL. Must be
+   * NULL for every other partition.
+   */
+  const uint64_t *counts;
+  /**
+   * DTL_PARTITION_WEIGHTED: fractions per rank (size entries, >= 0,
+   * summing to 1; counts are rounded by the largest-remainder method),
+   * or NULL. Exactly one of counts and fractions is non-NULL for a
+   * weighted partition.
+   */
+  const double *fractions;
+} dtl_layout;
+
+/**
+ * Handle to a distributed array (NULL is never a valid array).
+ */
+typedef struct dtl_array *dtl_array_t;
+
+/**
+ * Handle to a distributed tensor (NULL is never a valid tensor).
+ */
+typedef struct dtl_tensor *dtl_tensor_t;
+
+/**
+ * Handle to a span (NULL is never a valid span).
+ */
+typedef struct dtl_span *dtl_span_t;
+
+/**
+ * Called on one element: elem points to it (read and write it as the
+ * container's dtype); user_data is the pointer given to the algorithm.
+ */
+typedef void (*dtl_elem_fn)(void *elem, void *user_data);
+
+/**
+ * Called on one element with its global index (a flat C-order index for a
+ * tensor).
+ */
+typedef void (*dtl_index_fn)(uint64_t index, void *elem, void *user_data);
+
+/**
+ * A unary function: reads one element at input and writes one result
+ * element at output (of the output's dtype). input and output never
+ * alias.
+ */
+typedef void (*dtl_unary_fn)(const void *input, void *output, void *user_data);
+
+/**
+ * A predicate on one element: non-zero for true.
+ */
+typedef int32_t (*dtl_pred_fn)(const void *elem, void *user_data);
 
 /**
  * Handle to an RMA window (NULL is never a valid window).
@@ -638,22 +881,22 @@ dtl_status dtl_context_split(dtl_context_t ctx, int32_t color, int32_t key, dtl_
 
 /**
  * Creates a distributed vector of global_size zero-initialized elements of
- * type dtype on the ranks of ctx, block-partitioned: rank r holds
- * global_size / size elements, plus one if r < global_size % size.
- * Every rank must pass the same dtype and global_size; that is checked
- * with one MPI_Allreduce (unless the size is 1). The vector shares the
- * context's communicator and stays valid after dtl_context_destroy(ctx).
+ * type dtype on the ranks of ctx, block-partitioned in host memory: rank r
+ * holds global_size / size elements, plus one if r < global_size % size.
+ * Same as dtl_vector_create_with(ctx, dtype, global_size, NULL, NULL,
+ * out). The vector shares the context's communicator and stays valid
+ * after dtl_context_destroy(ctx).
  *
- * Collective over ctx. Units: global_size in elements.
+ * Collective over ctx: every rank passes the same dtype and global_size
+ * (checked with one MPI_Allreduce unless the size is 1). Units: elements.
  *
  * On success *out is the new vector; on failure *out is set to NULL.
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
- * communication), a NULL out, or a dtype code outside 0..9 (e.g. 42);
- * when only some ranks pass an invalid argument, every rank returns
- * DTL_ERROR_INVALID_ARGUMENT; DTL_ERROR_MISMATCH if ranks pass different
- * (valid) sizes or dtypes; DTL_ERROR_MEMORY if the local part cannot be
- * allocated.
+ * communication), a NULL out, or a dtype code outside 0..9 (on every rank
+ * when only some ranks pass an invalid argument); DTL_ERROR_MISMATCH if
+ * ranks pass different (valid) sizes or dtypes; DTL_ERROR_MEMORY if the
+ * local part cannot be allocated.
  *
  * # Safety
  * out must be NULL or point to writable storage for a dtl_vector_t.
@@ -664,10 +907,121 @@ dtl_status dtl_vector_create(dtl_context_t ctx,
                              dtl_vector_t *out);
 
 /**
+ * Creates a distributed vector of global_size elements of type dtype, laid
+ * out by *layout (NULL: block partition, host memory; see dtl_layout),
+ * every element set to *value (one element of dtype, no alignment needed;
+ * NULL: zero).
+ *
+ * Collective over ctx: every rank passes the same dtype, global_size and
+ * layout (checked with one MPI_Allreduce unless the size is 1); value may
+ * differ (each rank fills its own part with its own value).
+ *
+ * On success *out is the new vector; on failure *out is set to NULL.
+ *
+ * Errors: as dtl_vector_create; DTL_ERROR_INVALID_ARGUMENT for an invalid
+ * layout (unknown partition or placement code, DTL_PARTITION_HASH, a
+ * placement this build cannot store, axis != 0, block_size 0 for
+ * DTL_PARTITION_BLOCK_CYCLIC or set for another partition, weights that
+ * are missing, both given, or do not sum to global_size / to 1).
+ *
+ * # Safety
+ * layout must be NULL or point to a dtl_layout whose non-NULL counts or
+ * fractions hold size readable values; value must be NULL or point to one
+ * readable element; out as in dtl_vector_create.
+ */
+dtl_status dtl_vector_create_with(dtl_context_t ctx,
+                                  dtl_dtype dtype,
+                                  uint64_t global_size,
+                                  const struct dtl_layout *layout,
+                                  const void *value,
+                                  dtl_vector_t *out);
+
+/**
+ * Creates a distributed vector from every rank's local elements: local
+ * holds n_local elements of dtype on this rank; the global vector is the
+ * ranks' parts concatenated in rank order (global size = the sum of
+ * n_local), then laid out by *layout (NULL: block). The data are copied
+ * (MPI_Allgather of the counts, then one MPI_Alltoallv if elements must
+ * move). n_local may differ between ranks and be 0 (local may then be
+ * NULL).
+ *
+ * Collective over ctx.
+ *
+ * On success *out is the new vector; on failure *out is set to NULL.
+ *
+ * Errors: as dtl_vector_create_with; DTL_ERROR_INVALID_ARGUMENT for a NULL
+ * or misaligned local with n_local > 0 (on every rank).
+ *
+ * # Safety
+ * local must point to n_local readable elements of dtype; layout and out
+ * as in dtl_vector_create_with.
+ */
+dtl_status dtl_vector_from_local(dtl_context_t ctx,
+                                 dtl_dtype dtype,
+                                 const void *local,
+                                 uint64_t n_local,
+                                 const struct dtl_layout *layout,
+                                 dtl_vector_t *out);
+
+/**
+ * Creates a distributed vector from n elements held by the root rank:
+ * data (on root) holds n elements of dtype; the vector has n elements,
+ * laid out by *layout (NULL: block). data and n are read on root only
+ * (other ranks may pass NULL and 0). MPI_Bcast of n, then one
+ * MPI_Alltoallv.
+ *
+ * Collective over ctx: every rank passes the same dtype, root and layout.
+ *
+ * On success *out is the new vector; on failure *out is set to NULL.
+ *
+ * Errors: as dtl_vector_create_with; DTL_ERROR_INVALID_ARGUMENT for a root
+ * outside 0..size-1 or a NULL or misaligned data with n > 0 on root (on
+ * every rank).
+ *
+ * # Safety
+ * On root, data must point to n readable elements of dtype; layout and out
+ * as in dtl_vector_create_with.
+ */
+dtl_status dtl_vector_scatter(dtl_context_t ctx,
+                              dtl_dtype dtype,
+                              const void *data,
+                              uint64_t n,
+                              int32_t root,
+                              const struct dtl_layout *layout,
+                              dtl_vector_t *out);
+
+/**
+ * Loads a distributed vector from a 1-d `.npy` file (as numpy.save writes
+ * it; any of the ten dtypes, either byte order), laid out by *layout
+ * (NULL: block). The dtype comes from the file. Rank 0 reads the header
+ * (MPI_Bcast), each rank reads its own elements with MPI-IO
+ * (MPI_File_read_at_all).
+ *
+ * Collective over ctx: every rank passes the same path and layout.
+ *
+ * On success *out is the new vector; on failure *out is set to NULL.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx, a NULL path or
+ * out, an invalid layout, or a file that is not a 1-d .npy array of a
+ * supported dtype (the message names the file and what is wrong);
+ * DTL_ERROR_COMMUNICATION if the file cannot be opened or read (the
+ * message names the MPI-IO call).
+ *
+ * # Safety
+ * path must be NULL or a NUL-terminated string; layout and out as in
+ * dtl_vector_create_with.
+ */
+dtl_status dtl_vector_load(dtl_context_t ctx,
+                           const char *path,
+                           const struct dtl_layout *layout,
+                           dtl_vector_t *out);
+
+/**
  * Destroys a vector handle and frees its local part. If it held the last
  * reference to its communicator, the communicator is freed
  * (MPI_Comm_free); if it was the last dtl object and there is no
  * dtl_init() hold, MPI is finalized (MPI_Finalize) when dtl initialized it.
+ * Spans of the vector become invalid (using them is an error).
  *
  * Collective over the vector's context when it frees the communicator or
  * finalizes MPI; otherwise local. Call it on every rank.
@@ -677,101 +1031,24 @@ dtl_status dtl_vector_create(dtl_context_t ctx,
  *
  * # Safety
  * No other thread may use vec during or after this call; pointers from
- * dtl_vector_local_data() become invalid.
+ * dtl_container_local_data() become invalid.
  */
 dtl_status dtl_vector_destroy(dtl_vector_t vec);
 
 /**
- * Writes the number of elements over all ranks to *size.
- *
- * Not collective; no communication. Units: elements.
- *
- * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec or a NULL size.
- *
- * # Safety
- * size must be NULL or point to a writable uint64_t.
- */
-dtl_status dtl_vector_global_size(dtl_vector_t vec, uint64_t *size);
-
-/**
- * Writes the number of elements this rank holds to *size.
- *
- * Not collective; no communication. Units: elements.
- *
- * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec or a NULL size.
- *
- * # Safety
- * size must be NULL or point to a writable uint64_t.
- */
-dtl_status dtl_vector_local_size(dtl_vector_t vec, uint64_t *size);
-
-/**
- * Writes the global index of this rank's first element to *offset: local
- * element i is global element offset + i.
- *
- * Not collective; no communication. Units: elements.
- *
- * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec or a NULL offset.
- *
- * # Safety
- * offset must be NULL or point to a writable uint64_t.
- */
-dtl_status dtl_vector_local_offset(dtl_vector_t vec, uint64_t *offset);
-
-/**
- * Writes the vector's element type (a DTL_DTYPE_* code) to *dtype.
- *
- * Not collective; no communication.
- *
- * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec or a NULL dtype.
- *
- * # Safety
- * dtype must be NULL or point to a writable dtl_dtype.
- */
-dtl_status dtl_vector_dtype(dtl_vector_t vec, dtl_dtype *dtype);
-
-/**
- * Writes a pointer to this rank's local elements to *data: local_size
- * contiguous elements of the vector's dtype, readable and writable, with
- * the natural alignment of the type. *data is NULL when local_size is 0.
- * The pointer stays valid until the vector is resized or destroyed.
- *
- * Not collective; no communication.
- *
- * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec or a NULL data.
- *
- * # Safety
- * data must be NULL or point to a writable void*. Accesses through the
- * returned pointer must stay within local_size elements of the dtype and
- * must not race with calls that modify the vector.
- */
-dtl_status dtl_vector_local_data(dtl_vector_t vec, void **data);
-
-/**
- * Sets every local element to *value, read as one element of the vector's
- * dtype (e.g. a double for DTL_DTYPE_FLOAT64; no alignment needed).
- *
- * Not collective; no communication: it fills this rank's part only, so
- * call it on every rank to fill the whole vector.
- *
- * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec or a NULL value.
- *
- * # Safety
- * value must be NULL or point to at least dtype-size readable bytes.
- */
-dtl_status dtl_vector_fill(dtl_vector_t vec, const void *value);
-
-/**
  * Changes the global size to new_size elements, keeping the first
  * min(old, new_size) elements in global order and setting new elements to
- * zero. Elements move to the new block boundaries with one MPI_Alltoallv
- * (after one MPI_Allreduce checking that every rank passed the same
- * new_size). Invalidates pointers from dtl_vector_local_data().
+ * zero; the partition policy is kept. Elements move to their new owners
+ * with one MPI_Alltoallv (after one MPI_Allreduce checking that every rank
+ * passed the same new_size). Invalidates pointers from
+ * dtl_container_local_data(); spans whose range no longer fits report
+ * DTL_ERROR_BOUNDS.
  *
  * Collective over the vector's context. Units: elements.
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec (at once, without
- * communication); DTL_ERROR_MISMATCH if ranks pass different sizes.
+ * communication); DTL_ERROR_MISMATCH if ranks pass different sizes;
+ * DTL_ERROR_MEMORY if the new local part cannot be allocated.
  *
  * # Safety
  * No other thread may use vec meanwhile.
@@ -779,25 +1056,1212 @@ dtl_status dtl_vector_fill(dtl_vector_t vec, const void *value);
 dtl_status dtl_vector_resize(dtl_vector_t vec, uint64_t new_size);
 
 /**
- * Reduces all elements of the vector with op and writes the result, one
- * element of the vector's dtype, to *result on every rank (no alignment
- * needed). Each rank first reduces its local part (an empty part
- * contributes the identity of op), then MPI_Allreduce combines the ranks'
- * values. Sums and products of integers wrap around.
+ * Creates a distributed array (fixed size) of global_size zero-initialized
+ * elements of type dtype, block-partitioned in host memory. As
+ * dtl_vector_create, for a dtl_array_t.
  *
- * Collective over the vector's context (one MPI_Allreduce of one element,
- * plus one small MPI_Allreduce checking that the ranks agree on op, unless
- * the size is 1).
+ * Collective over ctx. Units: elements.
  *
- * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec (at once, without
- * communication), a NULL result, an op code outside 0..9, or a logical or
- * bitwise op on a float dtype (on every rank, when only some ranks pass an
- * invalid argument); DTL_ERROR_MISMATCH if ranks pass different valid ops.
+ * On success *out is the new array; on failure *out is set to NULL.
+ *
+ * Errors: as dtl_vector_create.
  *
  * # Safety
- * result must be NULL or point to at least dtype-size writable bytes.
+ * out must be NULL or point to writable storage for a dtl_array_t.
  */
-dtl_status dtl_vector_reduce(dtl_vector_t vec, dtl_op op, void *result);
+dtl_status dtl_array_create(dtl_context_t ctx,
+                            dtl_dtype dtype,
+                            uint64_t global_size,
+                            dtl_array_t *out);
+
+/**
+ * Creates a distributed array laid out by *layout with every element set
+ * to *value. As dtl_vector_create_with, for a dtl_array_t.
+ *
+ * Collective over ctx.
+ *
+ * Errors: as dtl_vector_create_with.
+ *
+ * # Safety
+ * As dtl_vector_create_with.
+ */
+dtl_status dtl_array_create_with(dtl_context_t ctx,
+                                 dtl_dtype dtype,
+                                 uint64_t global_size,
+                                 const struct dtl_layout *layout,
+                                 const void *value,
+                                 dtl_array_t *out);
+
+/**
+ * Creates a distributed array from every rank's local elements (copied).
+ * As dtl_vector_from_local, for a dtl_array_t.
+ *
+ * Collective over ctx.
+ *
+ * Errors: as dtl_vector_from_local.
+ *
+ * # Safety
+ * As dtl_vector_from_local.
+ */
+dtl_status dtl_array_from_local(dtl_context_t ctx,
+                                dtl_dtype dtype,
+                                const void *local,
+                                uint64_t n_local,
+                                const struct dtl_layout *layout,
+                                dtl_array_t *out);
+
+/**
+ * Creates a distributed array from n elements held by the root rank. As
+ * dtl_vector_scatter, for a dtl_array_t.
+ *
+ * Collective over ctx.
+ *
+ * Errors: as dtl_vector_scatter.
+ *
+ * # Safety
+ * As dtl_vector_scatter.
+ */
+dtl_status dtl_array_scatter(dtl_context_t ctx,
+                             dtl_dtype dtype,
+                             const void *data,
+                             uint64_t n,
+                             int32_t root,
+                             const struct dtl_layout *layout,
+                             dtl_array_t *out);
+
+/**
+ * Loads a distributed array from a 1-d `.npy` file. As dtl_vector_load,
+ * for a dtl_array_t.
+ *
+ * Collective over ctx.
+ *
+ * Errors: as dtl_vector_load.
+ *
+ * # Safety
+ * As dtl_vector_load.
+ */
+dtl_status dtl_array_load(dtl_context_t ctx,
+                          const char *path,
+                          const struct dtl_layout *layout,
+                          dtl_array_t *out);
+
+/**
+ * Destroys an array handle. As dtl_vector_destroy.
+ *
+ * Collective over the array's context when it frees the communicator or
+ * finalizes MPI; otherwise local. Call it on every rank.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT if arr is NULL, not an array, or
+ * already destroyed.
+ *
+ * # Safety
+ * No other thread may use arr during or after this call.
+ */
+dtl_status dtl_array_destroy(dtl_array_t arr);
+
+/**
+ * Creates a distributed tensor of the given shape (ndim extents, C order),
+ * zero-initialized, split along axis 0 by blocks, in host memory. Same as
+ * dtl_tensor_create_with(ctx, dtype, ndim, shape, NULL, NULL, out).
+ *
+ * Collective over ctx: every rank passes the same dtype and shape.
+ * Units: extents in elements.
+ *
+ * On success *out is the new tensor; on failure *out is set to NULL.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once), a NULL
+ * out, ndim outside 1..32, a NULL shape, or a dtype outside 0..9 (on every
+ * rank when only some ranks pass it); DTL_ERROR_MISMATCH if ranks pass
+ * different shapes or dtypes; DTL_ERROR_MEMORY if the local block cannot
+ * be allocated.
+ *
+ * # Safety
+ * shape must point to ndim readable uint64_t; out must be NULL or point to
+ * writable storage for a dtl_tensor_t.
+ */
+dtl_status dtl_tensor_create(dtl_context_t ctx,
+                             dtl_dtype dtype,
+                             uint64_t ndim,
+                             const uint64_t *shape,
+                             dtl_tensor_t *out);
+
+/**
+ * Creates a distributed tensor of the given shape, split along
+ * layout->axis by layout's partition (NULL: axis 0, block, host), every
+ * element set to *value (NULL: zero).
+ *
+ * Collective over ctx: every rank passes the same dtype, shape and layout.
+ *
+ * On success *out is the new tensor; on failure *out is set to NULL.
+ *
+ * Errors: as dtl_tensor_create; DTL_ERROR_INVALID_ARGUMENT for an invalid
+ * layout (see dtl_vector_create_with; axis must be in 0..ndim-1, weights
+ * count rows of the split axis).
+ *
+ * # Safety
+ * As dtl_tensor_create; layout and value as in dtl_vector_create_with.
+ */
+dtl_status dtl_tensor_create_with(dtl_context_t ctx,
+                                  dtl_dtype dtype,
+                                  uint64_t ndim,
+                                  const uint64_t *shape,
+                                  const struct dtl_layout *layout,
+                                  const void *value,
+                                  dtl_tensor_t *out);
+
+/**
+ * Creates a distributed tensor from an array held by the root rank: data
+ * (on root) holds the product of shape's ndim extents elements of dtype in
+ * C order; the tensor is split along layout->axis by layout's partition
+ * (NULL: axis 0, block). ndim, shape and data are read on root only.
+ * MPI_Bcast of the shape, then one MPI_Alltoallv.
+ *
+ * Collective over ctx: every rank passes the same dtype, root and layout.
+ *
+ * On success *out is the new tensor; on failure *out is set to NULL.
+ *
+ * Errors: as dtl_tensor_create_with; DTL_ERROR_INVALID_ARGUMENT for a
+ * root outside 0..size-1, or on root a bad ndim, a NULL shape, or a NULL
+ * or misaligned data with elements (on every rank).
+ *
+ * # Safety
+ * On root, shape must point to ndim readable uint64_t and data to their
+ * product of readable elements; layout and out as in
+ * dtl_tensor_create_with.
+ */
+dtl_status dtl_tensor_scatter(dtl_context_t ctx,
+                              dtl_dtype dtype,
+                              uint64_t ndim,
+                              const uint64_t *shape,
+                              const void *data,
+                              int32_t root,
+                              const struct dtl_layout *layout,
+                              dtl_tensor_t *out);
+
+/**
+ * Loads a distributed tensor from an N-d C-order `.npy` file, split along
+ * layout->axis by layout's partition (NULL: axis 0, block). The dtype and
+ * shape come from the file. MPI-IO, as dtl_vector_load.
+ *
+ * Collective over ctx.
+ *
+ * On success *out is the new tensor; on failure *out is set to NULL.
+ *
+ * Errors: as dtl_vector_load (a 0-d or Fortran-order file is refused);
+ * DTL_ERROR_INVALID_ARGUMENT for an axis >= the file's ndim.
+ *
+ * # Safety
+ * As dtl_vector_load.
+ */
+dtl_status dtl_tensor_load(dtl_context_t ctx,
+                           const char *path,
+                           const struct dtl_layout *layout,
+                           dtl_tensor_t *out);
+
+/**
+ * Destroys a tensor handle. As dtl_vector_destroy.
+ *
+ * Collective over the tensor's context when it frees the communicator or
+ * finalizes MPI; otherwise local. Call it on every rank.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT if t is NULL, not a tensor, or
+ * already destroyed.
+ *
+ * # Safety
+ * No other thread may use t during or after this call.
+ */
+dtl_status dtl_tensor_destroy(dtl_tensor_t t);
+
+/**
+ * Writes the tensor's number of dimensions to *ndim.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid t or a NULL ndim.
+ *
+ * # Safety
+ * ndim must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_tensor_ndim(dtl_tensor_t t, uint64_t *ndim);
+
+/**
+ * Writes the global shape (ndim extents) to shape[0 .. ndim-1]; capacity
+ * is the number of entries shape can hold (at least ndim).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid t or a NULL shape;
+ * DTL_ERROR_BOUNDS if capacity < ndim.
+ *
+ * # Safety
+ * shape must point to capacity writable uint64_t.
+ */
+dtl_status dtl_tensor_shape(dtl_tensor_t t, uint64_t *shape, uint64_t capacity);
+
+/**
+ * Writes the shape of this rank's block (the global shape with the split
+ * axis replaced by the local count) to shape[0 .. ndim-1].
+ *
+ * Not collective; no communication.
+ *
+ * Errors: as dtl_tensor_shape.
+ *
+ * # Safety
+ * As dtl_tensor_shape.
+ */
+dtl_status dtl_tensor_local_shape(dtl_tensor_t t, uint64_t *shape, uint64_t capacity);
+
+/**
+ * Writes the axis the tensor is split along (0 .. ndim-1) to *axis.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid t or a NULL axis.
+ *
+ * # Safety
+ * axis must be NULL or point to a writable int32_t.
+ */
+dtl_status dtl_tensor_split_axis(dtl_tensor_t t, int32_t *axis);
+
+/**
+ * Creates a span: a view of the global index range offset ..
+ * offset + count - 1 (along the split axis) of container, which is a
+ * dtl_vector_t, dtl_array_t, dtl_tensor_t or dtl_span_t (then offset is
+ * relative to that span, and the new span views the same container). The
+ * span does not own or copy anything; it stays valid while its container
+ * lives and its range fits (a resize that shrinks the vector below it
+ * makes uses of the span fail with DTL_ERROR_BOUNDS; destroying the
+ * container makes them fail with DTL_ERROR_INVALID_STATE). Spans work
+ * with dtl_container_global_size, _local_size, _local_data, _dtype and
+ * _fill, and dtl_span_global_offset.
+ *
+ * Not collective; no communication (ranks need not agree on spans).
+ *
+ * On success *out is the new span; on failure *out is set to NULL.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * out; DTL_ERROR_BOUNDS if offset + count exceeds the container's (or
+ * span's) length along the split axis.
+ *
+ * # Safety
+ * out must be NULL or point to writable storage for a dtl_span_t.
+ */
+dtl_status dtl_span_create(const void *container, uint64_t offset, uint64_t count, dtl_span_t *out);
+
+/**
+ * Destroys a span handle (its container is not affected).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT if span is NULL, not a span, or
+ * already destroyed.
+ *
+ * # Safety
+ * No other thread may use span during or after this call.
+ */
+dtl_status dtl_span_destroy(dtl_span_t span);
+
+/**
+ * Writes the global index (along the split axis) of the span's first
+ * index to *offset, and its length along that axis to *count (either
+ * pointer may be NULL to skip it).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid span.
+ *
+ * # Safety
+ * offset and count must be NULL or point to writable uint64_t.
+ */
+dtl_status dtl_span_range(dtl_span_t span, uint64_t *offset, uint64_t *count);
+
+/**
+ * Writes the container's element type (a DTL_DTYPE_* code) to *dtype.
+ * container is a dtl_vector_t, dtl_array_t, dtl_tensor_t or dtl_span_t.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * dtype; DTL_ERROR_INVALID_STATE for a span whose container was destroyed.
+ *
+ * # Safety
+ * dtype must be NULL or point to a writable dtl_dtype.
+ */
+dtl_status dtl_container_dtype(const void *container, dtl_dtype *dtype);
+
+/**
+ * Writes the number of elements over all ranks to *size: the global size
+ * of a vector or array, the product of a tensor's shape, or the elements
+ * of a span (its length times the product of the other axes). A
+ * replicated container counts each element once.
+ *
+ * Not collective; no communication. Units: elements.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * size; for a span, DTL_ERROR_INVALID_STATE (container destroyed) or
+ * DTL_ERROR_BOUNDS (range no longer fits).
+ *
+ * # Safety
+ * size must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_container_global_size(const void *container, uint64_t *size);
+
+/**
+ * Writes the number of elements this rank holds to *size (of a span: the
+ * span's elements on this rank).
+ *
+ * Not collective; no communication. Units: elements.
+ *
+ * Errors: as dtl_container_global_size.
+ *
+ * # Safety
+ * size must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_container_local_size(const void *container, uint64_t *size);
+
+/**
+ * Writes the global index (along the split axis) of this rank's first
+ * local index to *offset. For the block and weighted partitions local
+ * element i (row i of a tensor block) is global index offset + i; for
+ * cyclic and block-cyclic partitions use dtl_container_local_to_global.
+ * A rank with no elements gets the index where its part would start.
+ *
+ * Not collective; no communication. Units: indices of the split axis.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container, a span
+ * (use dtl_span_range), or a NULL offset.
+ *
+ * # Safety
+ * offset must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_container_local_offset(const void *container, uint64_t *offset);
+
+/**
+ * Writes a pointer to this rank's local elements to *data: local_size
+ * contiguous elements of the container's dtype in global order (a
+ * tensor's block in C order), readable and writable, naturally aligned;
+ * NULL when local_size is 0. For a span: its local part within the
+ * container's data (a tensor split along an inner axis whose span part is
+ * strided is refused with DTL_ERROR_INVALID_ARGUMENT). The pointer stays
+ * valid until the container is resized, redistributed or destroyed.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * data; span errors as dtl_container_global_size.
+ *
+ * # Safety
+ * data must be NULL or point to a writable void*. Accesses through the
+ * returned pointer must stay within local_size elements and must not race
+ * with calls that modify the container.
+ */
+dtl_status dtl_container_local_data(const void *container, void **data);
+
+/**
+ * Sets every local element to *value, read as one element of the
+ * container's dtype (no alignment needed). For a span, the span's local
+ * elements only.
+ *
+ * Not collective; no communication: each rank fills its own part, so call
+ * it on every rank to fill the whole container.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * value; span errors as dtl_container_global_size.
+ *
+ * # Safety
+ * value must be NULL or point to one readable element of the dtype.
+ */
+dtl_status dtl_container_fill(const void *container, const void *value);
+
+/**
+ * Writes the container's partition policy (a DTL_PARTITION_* code) to
+ * *partition.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (not a
+ * span) or a NULL partition.
+ *
+ * # Safety
+ * partition must be NULL or point to a writable dtl_partition.
+ */
+dtl_status dtl_container_partition(const void *container, dtl_partition *partition);
+
+/**
+ * Writes the rank that owns global index index (along the split axis) to
+ * *rank (for a replicated container: this rank).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * rank; DTL_ERROR_BOUNDS if index >= the extent of the split axis.
+ *
+ * # Safety
+ * rank must be NULL or point to a writable int32_t.
+ */
+dtl_status dtl_container_owner(const void *container, uint64_t index, int32_t *rank);
+
+/**
+ * Converts local index local (along the split axis) of this rank to its
+ * global index, written to *global. Works for every partition.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * global; DTL_ERROR_BOUNDS if local >= this rank's local count.
+ *
+ * # Safety
+ * global must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_container_local_to_global(const void *container, uint64_t local, uint64_t *global);
+
+/**
+ * Converts global index global (along the split axis) to this rank's
+ * local index: *is_local is 1 and *local the local index if this rank
+ * holds it, else *is_local is 0 and *local is left unchanged.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * output; DTL_ERROR_BOUNDS if global >= the extent of the split axis.
+ *
+ * # Safety
+ * local and is_local must be NULL or point to writable values.
+ */
+dtl_status dtl_container_global_to_local(const void *container,
+                                         uint64_t global,
+                                         uint64_t *local,
+                                         int32_t *is_local);
+
+/**
+ * Sets where the local work of the algorithms on this container runs:
+ * DTL_EXEC_SEQ (the default for containers made through the C API: on the
+ * calling thread, callbacks never concurrent) or DTL_EXEC_PAR (a thread
+ * pool for local parts of at least 65536 elements; callbacks must then be
+ * thread-safe). Ranks may choose differently.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or an exec
+ * code outside 0..1.
+ *
+ * # Safety
+ * No other thread may use the container meanwhile.
+ */
+dtl_status dtl_container_set_execution(const void *container, dtl_exec exec);
+
+/**
+ * Writes the container's execution policy (a DTL_EXEC_* code) to *exec.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * exec.
+ *
+ * # Safety
+ * exec must be NULL or point to a writable dtl_exec.
+ */
+dtl_status dtl_container_execution(const void *container, dtl_exec *exec);
+
+/**
+ * Reads the element at global index index of a vector or array, whichever
+ * rank owns it, into *value (one element of the dtype, no alignment
+ * needed). A local element is read directly; a remote one with one
+ * MPI_Get under MPI_Win_lock(MPI_LOCK_SHARED) on its owner, which need not
+ * call anything.
+ *
+ * Not collective (one-sided).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container, a tensor,
+ * or a NULL value; DTL_ERROR_BOUNDS if index >= global size;
+ * DTL_ERROR_NOT_SUPPORTED if MPI offers no one-sided support here.
+ *
+ * # Safety
+ * value must be NULL or point to one writable element of the dtype.
+ */
+dtl_status dtl_container_get(const void *container, uint64_t index, void *value);
+
+/**
+ * Writes *value at global index index of a vector or array, whichever rank
+ * owns it: a local element directly, a remote one with one MPI_Put under
+ * MPI_Win_lock(MPI_LOCK_EXCLUSIVE) on its owner. For a replicated
+ * container every rank's copy is written.
+ *
+ * Not collective (one-sided). The owner sees the value after its next
+ * synchronization (a barrier or any collective on the container).
+ *
+ * Errors: as dtl_container_get.
+ *
+ * # Safety
+ * value must be NULL or point to one readable element of the dtype.
+ */
+dtl_status dtl_container_set(const void *container, uint64_t index, const void *value);
+
+/**
+ * Reads the elements at n global indices (any order, repeats allowed, any
+ * owners) into values[0 .. n-1]. One MPI_Alltoall of counts and two
+ * MPI_Alltoallv (requests, replies). A tensor is indexed by flat C-order
+ * element index. n may differ between ranks and be 0.
+ *
+ * Collective over the container's context (every rank calls it, with its
+ * own indices).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once),
+ * or NULL/misaligned indices or values with n > 0 (on every rank);
+ * DTL_ERROR_BOUNDS on every rank if some rank passes an index >= the
+ * global size.
+ *
+ * # Safety
+ * indices must point to n readable uint64_t and values to n writable
+ * elements of the dtype.
+ */
+dtl_status dtl_container_gather_indices(const void *container,
+                                        const uint64_t *indices,
+                                        uint64_t n,
+                                        void *values);
+
+/**
+ * Writes values[i] at global index indices[i] for i in 0 .. n-1, whichever
+ * ranks own them (two MPI_Alltoallv). If several writes hit the same index
+ * the one from the highest rank, and within a rank the last, wins. A tensor
+ * is indexed by flat C-order element index. n may differ between ranks.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_container_gather_indices.
+ *
+ * # Safety
+ * indices must point to n readable uint64_t and values to n readable
+ * elements of the dtype.
+ */
+dtl_status dtl_container_scatter_indices(const void *container,
+                                         const uint64_t *indices,
+                                         uint64_t n,
+                                         const void *values);
+
+/**
+ * Copies the whole container in global order (a tensor in C order) into
+ * out on root: global_size elements; capacity is the number of elements
+ * out can hold. Other ranks' out and capacity are ignored (NULL, 0 is
+ * fine). One MPI_Alltoallv to a layout with everything on root.
+ *
+ * Collective over the container's context: every rank passes the same
+ * root.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once),
+ * or a root outside 0..size-1 (every rank); on root only, after taking
+ * part, DTL_ERROR_BOUNDS if capacity < global size or
+ * DTL_ERROR_INVALID_ARGUMENT for a NULL or misaligned out (the other ranks
+ * succeed; the data are lost).
+ *
+ * # Safety
+ * On root, out must point to capacity writable elements of the dtype.
+ */
+dtl_status dtl_container_gather(const void *container, int32_t root, void *out, uint64_t capacity);
+
+/**
+ * Copies the whole container in global order (a tensor in C order) into
+ * out on every rank (one MPI_Allgatherv; a replicated container copies
+ * its local part). capacity is the number of elements out can hold.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once);
+ * after taking part, DTL_ERROR_BOUNDS on a rank whose capacity < global
+ * size, DTL_ERROR_INVALID_ARGUMENT on a rank whose out is NULL or
+ * misaligned.
+ *
+ * # Safety
+ * out must point to capacity writable elements of the dtype.
+ */
+dtl_status dtl_container_gather_all(const void *container, void *out, uint64_t capacity);
+
+/**
+ * Moves the elements to a new layout (*layout; NULL: block, axis 0): a new
+ * partition policy and, for a tensor, a new split axis. One MPI_Alltoallv.
+ * Invalidates pointers from dtl_container_local_data().
+ *
+ * Collective over the container's context: every rank passes the same
+ * layout.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once) or
+ * an invalid layout (every rank; axis must be 0 for a 1-D container and
+ * < ndim for a tensor); DTL_ERROR_MISMATCH if ranks pass different
+ * layouts.
+ *
+ * # Safety
+ * layout as in dtl_vector_create_with; no other thread may use the
+ * container meanwhile.
+ */
+dtl_status dtl_container_redistribute(const void *container, const struct dtl_layout *layout);
+
+/**
+ * Saves the container to path as a `.npy` file that numpy.load reads: a
+ * 1-d array for a vector or array, the global shape in C order for a
+ * tensor, in any partition (the file is always in global order). Rank 0
+ * writes the header; every rank writes its elements with MPI-IO
+ * (MPI_File_write_at_all). An existing file is replaced.
+ *
+ * Collective over the container's context: every rank passes the same
+ * path.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once) or
+ * a NULL path (every rank); DTL_ERROR_MISMATCH if ranks pass different
+ * paths; DTL_ERROR_COMMUNICATION if the file cannot be created or written
+ * (naming the MPI-IO call).
+ *
+ * # Safety
+ * path must be NULL or a NUL-terminated string.
+ */
+dtl_status dtl_container_save(const void *container, const char *path);
+
+/**
+ * Calls f(elem, user_data) on every local element (elem points into the
+ * container: f may modify it). On the calling thread in local order under
+ * DTL_EXEC_SEQ (the default); on pool threads under DTL_EXEC_PAR.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL f.
+ *
+ * # Safety
+ * f must be safe to call with a pointer to one element of the dtype and
+ * user_data (concurrently under DTL_EXEC_PAR).
+ */
+dtl_status dtl_for_each(const void *container, dtl_elem_fn f, void *user_data);
+
+/**
+ * Calls f(index, elem, user_data) on every local element, index its global
+ * index (a flat C-order index for a tensor).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: as dtl_for_each.
+ *
+ * # Safety
+ * As dtl_for_each.
+ */
+dtl_status dtl_for_each_indexed(const void *container, dtl_index_fn f, void *user_data);
+
+/**
+ * Replaces every local element x by f(x): f reads input (a copy of x) and
+ * writes output (the new value), both of the container's dtype.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: as dtl_for_each.
+ *
+ * # Safety
+ * As dtl_for_each; f must write one element at output.
+ */
+dtl_status dtl_transform(const void *container, dtl_unary_fn f, void *user_data);
+
+/**
+ * Writes f(x) for every element x of src into dst: f reads one src
+ * element at input and writes one dst element (dst's dtype, which may
+ * differ from src's) at output. src and dst must have the same global
+ * shape, split axis and partition; each rank transforms its own part.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for invalid handles, the same handle
+ * twice, a NULL f, or layouts that differ.
+ *
+ * # Safety
+ * As dtl_transform.
+ */
+dtl_status dtl_transform_into(const void *src, const void *dst, dtl_unary_fn f, void *user_data);
+
+/**
+ * Sets every local element to f(index): f gets the element's global index
+ * (flat C-order for a tensor) and writes the value at elem.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: as dtl_for_each.
+ *
+ * # Safety
+ * As dtl_for_each_indexed.
+ */
+dtl_status dtl_generate(const void *container, dtl_index_fn f, void *user_data);
+
+/**
+ * Sets element i (global index; flat C-order for a tensor) to *start + i
+ * (wrapping for integers, as in std::iota).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * start.
+ *
+ * # Safety
+ * start must be NULL or point to one readable element of the dtype.
+ */
+dtl_status dtl_iota(const void *container, const void *start);
+
+/**
+ * Replaces every local element equal to *old_value by *new_value (both one
+ * element of the dtype; floats compare with ==, so NaN never matches).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container or a NULL
+ * value.
+ *
+ * # Safety
+ * old_value and new_value must be NULL or point to one readable element.
+ */
+dtl_status dtl_replace(const void *container, const void *old_value, const void *new_value);
+
+/**
+ * Copies src into dst element by element: same dtype, global shape and
+ * split axis; the partitions may differ (then elements move with one
+ * MPI_Alltoallv, so the call is collective).
+ *
+ * Collective over the containers' context when the layouts differ;
+ * otherwise local. Call it on every rank.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for invalid handles, the same handle
+ * twice, different dtypes, or different sizes/shapes.
+ *
+ * # Safety
+ * No other thread may use the containers meanwhile.
+ */
+dtl_status dtl_copy(const void *dst, const void *src);
+
+/**
+ * Finds the smallest global index (flat C-order for a tensor) whose
+ * element equals *value: *found is 1 and *index that index, or *found is
+ * 0. Each rank scans its part, then one MPI_Allreduce(MIN).
+ *
+ * Collective over the container's context: every rank passes the same
+ * value (not checked).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once) or
+ * a NULL value (every rank); a NULL index or found fails on its own rank,
+ * after taking part.
+ *
+ * # Safety
+ * value must point to one readable element; index and found must be NULL
+ * or writable.
+ */
+dtl_status dtl_find(const void *container, const void *value, uint64_t *index, int32_t *found);
+
+/**
+ * Finds the smallest global index whose element satisfies pred (pred
+ * returns non-zero): *found is 1 and *index that index, or *found is 0.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once) or
+ * a NULL pred (every rank); NULL outputs as dtl_find.
+ *
+ * # Safety
+ * pred must be safe to call on one element (concurrently under
+ * DTL_EXEC_PAR); outputs as dtl_find.
+ */
+dtl_status dtl_find_if(const void *container,
+                       dtl_pred_fn pred_fn,
+                       void *user_data,
+                       uint64_t *index,
+                       int32_t *found);
+
+/**
+ * Counts the elements equal to *value over all ranks into *count (local
+ * counts, then one MPI_Allreduce(SUM)).
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_find.
+ *
+ * # Safety
+ * value must point to one readable element; count must be NULL or
+ * writable.
+ */
+dtl_status dtl_count(const void *container, const void *value, uint64_t *count);
+
+/**
+ * Counts the elements satisfying pred over all ranks into *count.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_find_if.
+ *
+ * # Safety
+ * As dtl_find_if.
+ */
+dtl_status dtl_count_if(const void *container,
+                        dtl_pred_fn pred_fn,
+                        void *user_data,
+                        uint64_t *count);
+
+/**
+ * *result = 1 if every element satisfies pred (true for an empty
+ * container), else 0. Local checks, then one MPI_Allreduce.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_find_if.
+ *
+ * # Safety
+ * As dtl_find_if; result must be NULL or writable.
+ */
+dtl_status dtl_all_of(const void *container, dtl_pred_fn pred_fn, void *user_data, int32_t *result);
+
+/**
+ * *result = 1 if some element satisfies pred, else 0.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_find_if.
+ *
+ * # Safety
+ * As dtl_all_of.
+ */
+dtl_status dtl_any_of(const void *container, dtl_pred_fn pred_fn, void *user_data, int32_t *result);
+
+/**
+ * *result = 1 if no element satisfies pred, else 0.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_find_if.
+ *
+ * # Safety
+ * As dtl_all_of.
+ */
+dtl_status dtl_none_of(const void *container,
+                       dtl_pred_fn pred_fn,
+                       void *user_data,
+                       int32_t *result);
+
+/**
+ * The smallest element and its global index (the first one on ties; NaN
+ * is ignored unless every element is NaN): *found is 1 and *value,
+ * *index set, or *found is 0 for an empty container. Local search, then
+ * one MPI_Allgather of the candidates.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once);
+ * NULL outputs fail on their own rank after taking part.
+ *
+ * # Safety
+ * value must be NULL or point to one writable element; index and found
+ * NULL or writable.
+ */
+dtl_status dtl_min_element(const void *container, void *value, uint64_t *index, int32_t *found);
+
+/**
+ * The largest element and its global index. As dtl_min_element.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_min_element.
+ *
+ * # Safety
+ * As dtl_min_element.
+ */
+dtl_status dtl_max_element(const void *container, void *value, uint64_t *index, int32_t *found);
+
+/**
+ * Reduces all elements with op; the result, one element of the dtype, is
+ * written to *result on every rank (no alignment needed). Each rank
+ * reduces its part (an empty part contributes op's identity), then one
+ * MPI_Allreduce. Integer sums and products wrap; float sums depend on the
+ * number of ranks (see dtl_reduce_deterministic).
+ *
+ * Collective over the container's context: every rank passes the same op
+ * (checked).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once),
+ * an op outside 0..9 or a logical/bitwise op on a float dtype (every
+ * rank), or a NULL result (every rank); DTL_ERROR_MISMATCH if ranks pass
+ * different ops.
+ *
+ * # Safety
+ * result must be NULL or point to one writable element of the dtype.
+ */
+dtl_status dtl_reduce(const void *container, dtl_op op, void *result);
+
+/**
+ * Reduces this rank's elements only (op's identity for an empty part).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container, a bad op or
+ * a NULL result.
+ *
+ * # Safety
+ * As dtl_reduce.
+ */
+dtl_status dtl_reduce_local(const void *container, dtl_op op, void *result);
+
+/**
+ * Reduces all elements with op in a fixed order (global index order, in
+ * blocks), so a float sum is bit-identical for any number of ranks and
+ * partition (one MPI_Gatherv of the local partial results to rank 0 in
+ * global order, then MPI_Bcast).
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_reduce.
+ *
+ * # Safety
+ * As dtl_reduce.
+ */
+dtl_status dtl_reduce_deterministic(const void *container, dtl_op op, void *result);
+
+/**
+ * Maps every element with f (which writes one element of out_dtype) and
+ * reduces the mapped values with op; the result (one out_dtype element)
+ * goes to *result on every rank (one MPI_Allreduce).
+ *
+ * Collective over the container's context: every rank passes the same
+ * out_dtype and op.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once),
+ * a NULL f, a bad out_dtype or op, or a logical/bitwise op on a float
+ * out_dtype (every rank); NULL result as dtl_reduce.
+ *
+ * # Safety
+ * f must read one element at input and write one out_dtype element at
+ * output (concurrently under DTL_EXEC_PAR); result must be NULL or point
+ * to one writable out_dtype element.
+ */
+dtl_status dtl_transform_reduce(const void *container,
+                                dtl_unary_fn f,
+                                void *user_data,
+                                dtl_dtype out_dtype,
+                                dtl_op op,
+                                void *result);
+
+/**
+ * The dot product sum(a[i] * b[i]) over all elements of a and b (same
+ * dtype, global shape, split axis and partition) into *result on every
+ * rank (local products, one MPI_Allreduce). Integer products wrap.
+ *
+ * Collective over the containers' context.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for invalid handles (at once),
+ * different dtypes or layouts; NULL result as dtl_reduce.
+ *
+ * # Safety
+ * result must be NULL or point to one writable element of the dtype.
+ */
+dtl_status dtl_dot(const void *a, const void *b, void *result);
+
+/**
+ * Replaces every element by the op-reduction of all elements up to and
+ * including it, in global order (a tensor in flat C order): local scans,
+ * one MPI_Exscan of the rank totals, then a local fix-up.
+ *
+ * Collective over the container's context: every rank passes the same op.
+ *
+ * Errors: as dtl_reduce (without the result pointer).
+ *
+ * # Safety
+ * No other thread may use the container meanwhile.
+ */
+dtl_status dtl_inclusive_scan(const void *container, dtl_op op);
+
+/**
+ * Replaces every element by *init combined with the op-reduction of all
+ * elements before it, in global order (the first element becomes *init).
+ *
+ * Collective over the container's context: every rank passes the same op
+ * and init.
+ *
+ * Errors: as dtl_inclusive_scan; DTL_ERROR_INVALID_ARGUMENT for a NULL
+ * init (every rank).
+ *
+ * # Safety
+ * init must point to one readable element of the dtype.
+ */
+dtl_status dtl_exclusive_scan(const void *container, dtl_op op, const void *init);
+
+/**
+ * Sorts all elements into global order (ascending, or descending when
+ * reverse is non-zero; NaN last): a distributed sample sort (local sort,
+ * splitters from MPI_Allgather of samples, one MPI_Alltoallv, a merge);
+ * every rank keeps its partition's share. A tensor is sorted as its flat
+ * C-order sequence.
+ *
+ * Collective over the container's context: every rank passes the same
+ * reverse.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once);
+ * DTL_ERROR_MISMATCH if ranks pass different reverse.
+ *
+ * # Safety
+ * No other thread may use the container meanwhile.
+ */
+dtl_status dtl_sort(const void *container, int32_t reverse);
+
+/**
+ * As dtl_sort, keeping equal elements in their original relative order
+ * (only observable for floats: 0.0 vs -0.0).
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_sort.
+ *
+ * # Safety
+ * As dtl_sort.
+ */
+dtl_status dtl_stable_sort(const void *container, int32_t reverse);
+
+/**
+ * Sorts each rank's local part only (no communication).
+ *
+ * Not collective.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container.
+ *
+ * # Safety
+ * As dtl_sort.
+ */
+dtl_status dtl_sort_local(const void *container, int32_t reverse);
+
+/**
+ * *result = 1 if the elements are in sorted order over all ranks
+ * (ascending, or descending when reverse is non-zero; NaN last), else 0.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: as dtl_sort; a NULL result fails on its own rank after taking
+ * part.
+ *
+ * # Safety
+ * result must be NULL or point to a writable int32_t.
+ */
+dtl_status dtl_is_sorted(const void *container, int32_t reverse, int32_t *result);
+
+/**
+ * The element that would be at global position k if the container were
+ * sorted ascending (NaN last), into *result on every rank; the container
+ * is not modified. A distributed selection (rounds of sampling,
+ * MPI_Allgatherv and MPI_Allreduce).
+ *
+ * Collective over the container's context: every rank passes the same k.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once);
+ * DTL_ERROR_BOUNDS on every rank if k >= global size; DTL_ERROR_MISMATCH
+ * if ranks pass different k.
+ *
+ * # Safety
+ * result must be NULL or point to one writable element of the dtype.
+ */
+dtl_status dtl_nth_element(const void *container, uint64_t k, void *result);
+
+/**
+ * The median as a double (numpy.median: the mean of the two middle
+ * elements for an even count; NaN if any element is NaN or the container
+ * is empty) into *result on every rank.
+ *
+ * Collective over the container's context.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once); a
+ * NULL result fails on its own rank after taking part.
+ *
+ * # Safety
+ * result must be NULL or point to a writable double.
+ */
+dtl_status dtl_median(const void *container, double *result);
+
+/**
+ * The q-th percentile, 0 <= q <= 100, as a double with NumPy's default
+ * linear interpolation (numpy.percentile(x, q)), into *result on every
+ * rank.
+ *
+ * Collective over the container's context: every rank passes the same q.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once) or
+ * a q outside [0, 100] (every rank); DTL_ERROR_MISMATCH if ranks pass
+ * different q.
+ *
+ * # Safety
+ * result must be NULL or point to a writable double.
+ */
+dtl_status dtl_percentile(const void *container, double q, double *result);
+
+/**
+ * Exchanges ghost rows with the neighbouring ranks along the split axis
+ * (which must be axis 0 for a tensor): this rank receives the `lower` rows
+ * just before its first row and the `upper` rows just after its last row,
+ * in global order, from whichever ranks own them; with periodic non-zero
+ * the axis is a ring (full widths everywhere), else halos are shorter at
+ * the global edges, and empty on a rank with no rows. A row is one element
+ * of a vector or array, or shape[1] * ... * shape[ndim-1] elements of a
+ * tensor. The rows go to lower_out and upper_out (C order); the numbers of
+ * rows received go to *lower_rows and *upper_rows. Capacities are in
+ * elements: lower * row length (upper * row length) always suffices.
+ * MPI_Isend/MPI_Irecv between neighbours after one MPI_Allreduce checking
+ * the arguments.
+ *
+ * Collective over the container's context: every rank passes the same
+ * lower, upper and periodic.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once), a
+ * periodic width larger than the axis extent (every rank);
+ * DTL_ERROR_NOT_SUPPORTED for a cyclic, block-cyclic or replicated
+ * partition or a tensor split along another axis (redistribute first);
+ * DTL_ERROR_MISMATCH if ranks pass different widths; after taking part,
+ * DTL_ERROR_BOUNDS on a rank whose capacity is too small and
+ * DTL_ERROR_INVALID_ARGUMENT for NULL outputs there.
+ *
+ * # Safety
+ * lower_out and upper_out must point to lower_capacity and upper_capacity
+ * writable elements of the dtype (or be NULL when the capacity is 0);
+ * lower_rows and upper_rows must be NULL or writable.
+ */
+dtl_status dtl_halo_exchange(const void *container,
+                             uint64_t lower,
+                             uint64_t upper,
+                             int32_t periodic,
+                             void *lower_out,
+                             uint64_t lower_capacity,
+                             uint64_t *lower_rows,
+                             void *upper_out,
+                             uint64_t upper_capacity,
+                             uint64_t *upper_rows);
+
+/**
+ * Writes this rank's block padded with ghost cells into out (C order):
+ * widths holds 2 * ndim entries, the cells before and after the block
+ * along each axis (lower0, upper0, lower1, upper1, ...; ndim is 1 for a
+ * vector or array), so out has shape (local_shape[k] + lower_k + upper_k)
+ * for each axis k. Ghost cells along the split axis that lie inside the
+ * global array come from the neighbouring ranks (a halo exchange); cells
+ * outside the global array hold *value for DTL_BOUNDARY_CONSTANT, or wrap
+ * around for DTL_BOUNDARY_PERIODIC (value ignored; widths must not exceed
+ * the axis extents). A rank with no rows gets an empty block (0 elements).
+ * The usual input of a stencil: out[i + lower0, j + lower1] is local
+ * element (i, j).
+ *
+ * Collective over the container's context: every rank passes the same
+ * widths and boundary.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once), a
+ * NULL widths, n_widths != 2 * ndim, a boundary code outside 0..1, a NULL
+ * value with DTL_BOUNDARY_CONSTANT (every rank); DTL_ERROR_NOT_SUPPORTED
+ * for a cyclic, block-cyclic or replicated partition or a tensor split
+ * along another axis; DTL_ERROR_MISMATCH if ranks pass different widths;
+ * after taking part, DTL_ERROR_BOUNDS on a rank whose capacity is too
+ * small, DTL_ERROR_INVALID_ARGUMENT for a NULL out there.
+ *
+ * # Safety
+ * widths must point to n_widths readable uint64_t; value to one readable
+ * element of the dtype (or NULL for periodic); out to capacity writable
+ * elements.
+ */
+dtl_status dtl_local_padded(const void *container,
+                            const uint64_t *widths,
+                            uint64_t n_widths,
+                            dtl_boundary boundary,
+                            const void *value,
+                            void *out,
+                            uint64_t capacity);
 
 /**
  * Element-wise reduction of every rank's send buffer with op; the result
@@ -826,6 +2290,267 @@ dtl_status dtl_allreduce(dtl_context_t ctx,
                          uint64_t count,
                          dtl_dtype dtype,
                          dtl_op op);
+
+/**
+ * Sends count elements of buf from root to every rank, in place
+ * (MPI_Bcast).
+ *
+ * Collective over ctx: every rank passes the same count, dtype and root.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once), a bad
+ * dtype, a root outside 0..size-1, or a NULL/misaligned buf with count > 0
+ * (every rank); DTL_ERROR_MISMATCH if ranks pass different counts, dtypes
+ * or roots.
+ *
+ * # Safety
+ * buf must point to count readable and writable elements of dtype.
+ */
+dtl_status dtl_broadcast(dtl_context_t ctx,
+                         void *buf,
+                         uint64_t count,
+                         dtl_dtype dtype,
+                         int32_t root);
+
+/**
+ * Element-wise reduction of every rank's send (count elements) with op onto
+ * root's recv (MPI_Reduce). recv is read on root only (others may pass
+ * NULL).
+ *
+ * Collective over ctx: every rank passes the same count, dtype, op and
+ * root.
+ *
+ * Errors: as dtl_allreduce; DTL_ERROR_INVALID_ARGUMENT for a root outside
+ * 0..size-1 (every rank); a NULL/misaligned recv on root fails there after
+ * taking part.
+ *
+ * # Safety
+ * send must point to count readable elements; on root, recv to count
+ * writable ones.
+ */
+dtl_status dtl_reduce_to_root(dtl_context_t ctx,
+                              const void *send,
+                              void *recv,
+                              uint64_t count,
+                              dtl_dtype dtype,
+                              dtl_op op,
+                              int32_t root);
+
+/**
+ * Concatenates every rank's send (count elements each) in rank order into
+ * root's recv, size * count elements (MPI_Gather). recv is written on root
+ * only.
+ *
+ * Collective over ctx: every rank passes the same count, dtype and root.
+ *
+ * Errors: as dtl_broadcast; a NULL/misaligned recv on root fails there
+ * after taking part.
+ *
+ * # Safety
+ * send must point to count readable elements; on root, recv to
+ * size * count writable ones.
+ */
+dtl_status dtl_gather(dtl_context_t ctx,
+                      const void *send,
+                      uint64_t count,
+                      void *recv,
+                      dtl_dtype dtype,
+                      int32_t root);
+
+/**
+ * Concatenates every rank's send (send_count elements; counts may differ)
+ * in rank order into root's recv (MPI_Gather of the counts, then
+ * MPI_Gatherv). On root, recv_capacity is the number of elements recv can
+ * hold and recv_counts (size entries, or NULL) receives each rank's count.
+ *
+ * Collective over ctx: every rank passes the same dtype and root.
+ *
+ * Errors: as dtl_broadcast; on root after taking part, DTL_ERROR_BOUNDS if
+ * the total exceeds recv_capacity.
+ *
+ * # Safety
+ * send must point to send_count readable elements; on root, recv to
+ * recv_capacity writable elements and recv_counts to size writable
+ * uint64_t (or NULL).
+ */
+dtl_status dtl_gatherv(dtl_context_t ctx,
+                       const void *send,
+                       uint64_t send_count,
+                       void *recv,
+                       uint64_t recv_capacity,
+                       uint64_t *recv_counts,
+                       dtl_dtype dtype,
+                       int32_t root);
+
+/**
+ * Splits root's send (size * count elements) into size chunks of count
+ * elements; rank r receives chunk r in recv (MPI_Scatter). send is read on
+ * root only.
+ *
+ * Collective over ctx: every rank passes the same count, dtype and root.
+ *
+ * Errors: as dtl_broadcast (a NULL send with count > 0 on root, a NULL recv
+ * with count > 0 on any rank: every rank).
+ *
+ * # Safety
+ * On root, send must point to size * count readable elements; recv to
+ * count writable ones.
+ */
+dtl_status dtl_scatter(dtl_context_t ctx,
+                       const void *send,
+                       void *recv,
+                       uint64_t count,
+                       dtl_dtype dtype,
+                       int32_t root);
+
+/**
+ * Gives rank r the next send_counts[r] elements of root's send
+ * (MPI_Scatter of the counts, then MPI_Scatterv); send and send_counts
+ * (size entries) are read on root only. Each rank receives into recv
+ * (recv_capacity elements) and gets its count in *recv_count.
+ *
+ * Collective over ctx: every rank passes the same dtype and root.
+ *
+ * Errors: as dtl_broadcast; DTL_ERROR_INVALID_ARGUMENT on root for a NULL
+ * send_counts or send (every rank); after taking part, DTL_ERROR_BOUNDS on
+ * a rank whose recv_capacity is too small.
+ *
+ * # Safety
+ * On root, send_counts must point to size readable uint64_t and send to
+ * their sum of readable elements; recv to recv_capacity writable elements;
+ * recv_count NULL or writable.
+ */
+dtl_status dtl_scatterv(dtl_context_t ctx,
+                        const void *send,
+                        const uint64_t *send_counts,
+                        void *recv,
+                        uint64_t recv_capacity,
+                        uint64_t *recv_count,
+                        dtl_dtype dtype,
+                        int32_t root);
+
+/**
+ * Concatenates every rank's send (count elements each) in rank order into
+ * every rank's recv, size * count elements (MPI_Allgather).
+ *
+ * Collective over ctx: every rank passes the same count and dtype.
+ *
+ * Errors: as dtl_broadcast (NULL/misaligned send or recv: every rank).
+ *
+ * # Safety
+ * send must point to count readable elements and recv to size * count
+ * writable ones.
+ */
+dtl_status dtl_allgather(dtl_context_t ctx,
+                         const void *send,
+                         uint64_t count,
+                         void *recv,
+                         dtl_dtype dtype);
+
+/**
+ * Concatenates every rank's send (send_count elements; counts may differ)
+ * in rank order into every rank's recv (MPI_Allgather of the counts, then
+ * MPI_Allgatherv); recv_counts (size entries, or NULL) receives each
+ * rank's count.
+ *
+ * Collective over ctx: every rank passes the same dtype.
+ *
+ * Errors: as dtl_broadcast; after taking part, DTL_ERROR_BOUNDS on a rank
+ * whose recv_capacity is smaller than the total.
+ *
+ * # Safety
+ * send must point to send_count readable elements, recv to recv_capacity
+ * writable ones, recv_counts to size writable uint64_t (or NULL).
+ */
+dtl_status dtl_allgatherv(dtl_context_t ctx,
+                          const void *send,
+                          uint64_t send_count,
+                          void *recv,
+                          uint64_t recv_capacity,
+                          uint64_t *recv_counts,
+                          dtl_dtype dtype);
+
+/**
+ * Personalised exchange: send holds size chunks of count elements, chunk r
+ * goes to rank r; recv receives chunk `me` of every rank in rank order,
+ * size * count elements (MPI_Alltoall).
+ *
+ * Collective over ctx: every rank passes the same count and dtype.
+ *
+ * Errors: as dtl_allgather.
+ *
+ * # Safety
+ * send must point to size * count readable elements and recv to
+ * size * count writable ones.
+ */
+dtl_status dtl_alltoall(dtl_context_t ctx,
+                        const void *send,
+                        uint64_t count,
+                        void *recv,
+                        dtl_dtype dtype);
+
+/**
+ * Personalised exchange with per-destination counts: the first
+ * send_counts[0] elements of send go to rank 0, the next send_counts[1] to
+ * rank 1, ...; recv receives what every rank sent here, in rank order, and
+ * recv_counts (size entries, or NULL) the count from each rank
+ * (MPI_Alltoall of the counts, then MPI_Alltoallv).
+ *
+ * Collective over ctx: every rank passes the same dtype.
+ *
+ * Errors: as dtl_broadcast (NULL send_counts: every rank); after taking
+ * part, DTL_ERROR_BOUNDS on a rank whose recv_capacity is too small.
+ *
+ * # Safety
+ * send_counts must point to size readable uint64_t and send to their sum
+ * of readable elements; recv to recv_capacity writable elements;
+ * recv_counts to size writable uint64_t (or NULL).
+ */
+dtl_status dtl_alltoallv(dtl_context_t ctx,
+                         const void *send,
+                         const uint64_t *send_counts,
+                         void *recv,
+                         uint64_t recv_capacity,
+                         uint64_t *recv_counts,
+                         dtl_dtype dtype);
+
+/**
+ * Inclusive prefix reduction over ranks, element-wise: rank r gets
+ * send_0 op ... op send_r in recv (MPI_Scan). send and recv may be the
+ * same buffer.
+ *
+ * Collective over ctx: every rank passes the same count, dtype and op.
+ *
+ * Errors: as dtl_allreduce.
+ *
+ * # Safety
+ * send must point to count readable and recv to count writable elements.
+ */
+dtl_status dtl_scan(dtl_context_t ctx,
+                    const void *send,
+                    void *recv,
+                    uint64_t count,
+                    dtl_dtype dtype,
+                    dtl_op op);
+
+/**
+ * Exclusive prefix reduction over ranks: rank r > 0 gets
+ * send_0 op ... op send_{r-1} in recv; rank 0 gets op's identity (0 for
+ * sum, 1 for prod, the largest value for min, ...), which MPI_Exscan leaves
+ * undefined.
+ *
+ * Collective over ctx: every rank passes the same count, dtype and op.
+ *
+ * Errors: as dtl_allreduce.
+ *
+ * # Safety
+ * As dtl_scan.
+ */
+dtl_status dtl_exscan(dtl_context_t ctx,
+                      const void *send,
+                      void *recv,
+                      uint64_t count,
+                      dtl_dtype dtype,
+                      dtl_op op);
 
 /**
  * Creates a window over bytes zero-initialized bytes that MPI allocates on

@@ -698,6 +698,9 @@ unsafe fn reduction(kind: Reduction, container: *const c_void, op: dtl_op_code, 
         let parse = || {
             let o = parse_op(op)?;
             o.check_for::<T>()?;
+            if result.is_null() {
+                return Err(Error::InvalidArgument("result is NULL; pass the address of one element".into()));
+            }
             Ok(o)
         };
         let x: T = match kind {
@@ -721,8 +724,8 @@ unsafe fn reduction(kind: Reduction, container: *const c_void, op: dtl_op_code, 
 ///
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once),
 /// an op outside 0..9 or a logical/bitwise op on a float dtype (every
-/// rank); DTL_ERROR_MISMATCH if ranks pass different ops; a NULL result
-/// fails on its own rank after taking part.
+/// rank), or a NULL result (every rank); DTL_ERROR_MISMATCH if ranks pass
+/// different ops.
 ///
 /// # Safety
 /// result must be NULL or point to one writable element of the dtype.

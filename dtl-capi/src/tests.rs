@@ -101,22 +101,22 @@ fn null_handles_and_outputs_are_rejected() {
             "ctx is NULL",
         );
         assert!(vec.is_null());
-        expect_err(dtl_vector_destroy(ptr::null_mut()), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
-        expect_err(dtl_vector_global_size(ptr::null_mut(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
-        expect_err(dtl_vector_local_size(ptr::null_mut(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
-        expect_err(dtl_vector_local_offset(ptr::null_mut(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
-        expect_err(dtl_vector_dtype(ptr::null_mut(), &mut d), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
-        expect_err(dtl_vector_local_data(ptr::null_mut(), &mut p), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
+        expect_err(dtl_vector_destroy(ptr::null_mut()), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
+        expect_err(dtl_container_global_size(ptr::null(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
+        expect_err(dtl_container_local_size(ptr::null(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
+        expect_err(dtl_container_local_offset(ptr::null(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
+        expect_err(dtl_container_dtype(ptr::null(), &mut d), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
+        expect_err(dtl_container_local_data(ptr::null(), &mut p), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
         expect_err(
-            dtl_vector_fill(ptr::null_mut(), (&x as *const f64).cast()),
+            dtl_container_fill(ptr::null(), (&x as *const f64).cast()),
             DTL_ERROR_INVALID_ARGUMENT,
-            "vec is NULL",
+            "container is NULL",
         );
-        expect_err(dtl_vector_resize(ptr::null_mut(), 5), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
+        expect_err(dtl_vector_resize(ptr::null_mut(), 5), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
         expect_err(
-            dtl_vector_reduce(ptr::null_mut(), DTL_OP_SUM, (&mut y as *mut f64).cast()),
+            dtl_reduce(ptr::null(), DTL_OP_SUM, (&mut y as *mut f64).cast()),
             DTL_ERROR_INVALID_ARGUMENT,
-            "vec is NULL",
+            "container is NULL",
         );
         expect_err(
             dtl_allreduce(
@@ -191,21 +191,21 @@ unsafe fn check_vector_of(ctx: dtl_context_t, dtype: DType) {
         unsafe {
             ok(dtl_vector_create(ctx, dtype as i32, 7, &mut v));
             let mut d = -1;
-            ok(dtl_vector_dtype(v, &mut d));
+            ok(dtl_container_dtype(v.cast(), &mut d));
             assert_eq!(d, dtype as i32);
             let two = T::from_f64(2.0);
-            ok(dtl_vector_fill(v, (&two as *const T).cast()));
+            ok(dtl_container_fill(v.cast(), (&two as *const T).cast()));
             let mut data: *mut c_void = ptr::null_mut();
-            ok(dtl_vector_local_data(v, &mut data));
+            ok(dtl_container_local_data(v.cast(), &mut data));
             let local = std::slice::from_raw_parts_mut(data.cast::<T>(), 7);
             assert!(local.iter().all(|&x| x == two));
             local[6] = T::from_f64(3.0);
             let mut r = T::ZERO;
-            ok(dtl_vector_reduce(v, DTL_OP_SUM, (&mut r as *mut T).cast()));
+            ok(dtl_reduce(v.cast(), DTL_OP_SUM, (&mut r as *mut T).cast()));
             assert_eq!(r, T::from_f64(15.0), "{dtype} sum");
-            ok(dtl_vector_reduce(v, DTL_OP_MAX, (&mut r as *mut T).cast()));
+            ok(dtl_reduce(v.cast(), DTL_OP_MAX, (&mut r as *mut T).cast()));
             assert_eq!(r, T::from_f64(3.0), "{dtype} max");
-            let band = dtl_vector_reduce(v, DTL_OP_BAND, (&mut r as *mut T).cast());
+            let band = dtl_reduce(v.cast(), DTL_OP_BAND, (&mut r as *mut T).cast());
             if dtype.is_float() {
                 expect_err(band, DTL_ERROR_INVALID_ARGUMENT, "integer dtypes only");
             } else {
@@ -249,13 +249,13 @@ fn live_handles_and_mpi_lifetime() {
         ok(dtl_vector_create(ctx, DTL_DTYPE_FLOAT64, 10, &mut v));
         let mut r = 0.0f64;
         let rp = (&mut r as *mut f64).cast::<c_void>();
-        expect_err(dtl_vector_reduce(v, 42, rp), DTL_ERROR_INVALID_ARGUMENT, "op must be a dtl_op code");
-        expect_err(dtl_vector_reduce(v, -7, rp), DTL_ERROR_INVALID_ARGUMENT, "got -7");
-        expect_err(dtl_vector_reduce(v, DTL_OP_SUM, ptr::null_mut()), DTL_ERROR_INVALID_ARGUMENT, "result is NULL");
-        expect_err(dtl_vector_fill(v, ptr::null()), DTL_ERROR_INVALID_ARGUMENT, "value is NULL");
+        expect_err(dtl_reduce(v.cast(), 42, rp), DTL_ERROR_INVALID_ARGUMENT, "op must be a dtl_op code");
+        expect_err(dtl_reduce(v.cast(), -7, rp), DTL_ERROR_INVALID_ARGUMENT, "got -7");
+        expect_err(dtl_reduce(v.cast(), DTL_OP_SUM, ptr::null_mut()), DTL_ERROR_INVALID_ARGUMENT, "result is NULL");
+        expect_err(dtl_container_fill(v.cast(), ptr::null()), DTL_ERROR_INVALID_ARGUMENT, "value is NULL");
         let mut p: *mut c_void = ptr::null_mut();
-        expect_err(dtl_vector_local_data(v, ptr::null_mut()), DTL_ERROR_INVALID_ARGUMENT, "data is NULL");
-        ok(dtl_vector_local_data(v, &mut p));
+        expect_err(dtl_container_local_data(v.cast(), ptr::null_mut()), DTL_ERROR_INVALID_ARGUMENT, "data is NULL");
+        ok(dtl_container_local_data(v.cast(), &mut p));
         assert!(!p.is_null());
 
         // Collective allreduce on caller buffers, with bad codes and in place.
@@ -290,7 +290,7 @@ fn live_handles_and_mpi_lifetime() {
         // Handles of the wrong kind, and a corrupted tag.
         let mut u = 0u64;
         expect_err(
-            dtl_vector_global_size(ctx.cast(), &mut u),
+            dtl_container_global_size(ctx.cast(), &mut u),
             DTL_ERROR_INVALID_ARGUMENT,
             "is a dtl_context_t, not a dtl_vector_t",
         );
@@ -302,26 +302,26 @@ fn live_handles_and_mpi_lifetime() {
         expect_err(dtl_context_destroy(v.cast()), DTL_ERROR_INVALID_ARGUMENT, "not a dtl_context_t");
         let saved = (*v).tag();
         (*v).set_tag(0x1234);
-        expect_err(dtl_vector_global_size(v, &mut u), DTL_ERROR_INVALID_ARGUMENT, "has tag 0x0000000000001234");
+        expect_err(dtl_container_global_size(v.cast(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "has tag 0x0000000000001234");
         expect_err(dtl_vector_destroy(v), DTL_ERROR_INVALID_ARGUMENT, "memory corruption");
         (*v).set_tag(saved);
-        ok(dtl_vector_global_size(v, &mut u));
+        ok(dtl_container_global_size(v.cast(), &mut u));
         assert_eq!(u, 10);
 
         // Resize, then double destroy and use after destroy.
         ok(dtl_vector_resize(v, 25));
-        ok(dtl_vector_local_size(v, &mut u));
+        ok(dtl_container_local_size(v.cast(), &mut u));
         assert_eq!(u, 25);
-        ok(dtl_vector_local_offset(v, &mut u));
+        ok(dtl_container_local_offset(v.cast(), &mut u));
         assert_eq!(u, 0);
         ok(dtl_vector_resize(v, 0));
-        ok(dtl_vector_local_data(v, &mut p));
+        ok(dtl_container_local_data(v.cast(), &mut p));
         assert!(p.is_null(), "an empty local part gives NULL");
-        ok(dtl_vector_reduce(v, DTL_OP_MIN, rp));
+        ok(dtl_reduce(v.cast(), DTL_OP_MIN, rp));
         assert_eq!(r, f64::INFINITY, "the reduction of nothing is the identity");
         ok(dtl_vector_destroy(v));
         expect_err(dtl_vector_destroy(v), DTL_ERROR_INVALID_ARGUMENT, "not a live dtl_vector_t");
-        expect_err(dtl_vector_global_size(v, &mut u), DTL_ERROR_INVALID_ARGUMENT, "already destroyed");
+        expect_err(dtl_container_global_size(v.cast(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "already destroyed");
 
         // Every dtype.
         for dtype in DType::ALL {
@@ -359,9 +359,9 @@ fn live_handles_and_mpi_lifetime() {
         }
         expect_err(dtl_context_destroy(ctx), DTL_ERROR_INVALID_ARGUMENT, "already destroyed");
         let seven = 7u16;
-        ok(dtl_vector_fill(v, (&seven as *const u16).cast()));
+        ok(dtl_container_fill(v.cast(), (&seven as *const u16).cast()));
         let mut r16 = 0u16;
-        ok(dtl_vector_reduce(v, DTL_OP_SUM, (&mut r16 as *mut u16).cast()));
+        ok(dtl_reduce(v.cast(), DTL_OP_SUM, (&mut r16 as *mut u16).cast()));
         assert_eq!(r16, 28, "the vector still works after its context handle is destroyed");
         ok(dtl_vector_destroy(v));
         assert_eq!(live_count::<dtl_context>(), 0);

@@ -24,8 +24,8 @@ fn last_object_finalizes_mpi_without_dtl_init() {
 
         let mut sum = 0i64;
         let one = 1i64;
-        assert_eq!(dtl_vector_fill(v, (&one as *const i64).cast()), DTL_SUCCESS);
-        assert_eq!(dtl_vector_reduce(v, dtl_op::Sum as i32, (&mut sum as *mut i64).cast()), DTL_SUCCESS);
+        assert_eq!(dtl_container_fill(v.cast(), (&one as *const i64).cast()), DTL_SUCCESS);
+        assert_eq!(dtl_reduce(v.cast(), dtl_op::Sum as i32, (&mut sum as *mut i64).cast()), DTL_SUCCESS);
         assert_eq!(sum, 100);
 
         assert_eq!(dtl_vector_destroy(v), DTL_SUCCESS);

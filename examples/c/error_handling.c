@@ -62,11 +62,11 @@ int main(void) {
 
     /* Reductions: invalid op on one rank, float-only op mismatch, NULL result. */
     int32_t result = 0;
-    EXPECT_STATUS(dtl_vector_reduce(v, rank == last ? -3 : DTL_OP_SUM, &result), disagree);
-    EXPECT_STATUS(dtl_vector_reduce(v, DTL_OP_SUM, rank == 0 ? NULL : &result), disagree);
-    EXPECT_STATUS(dtl_vector_reduce(v, rank == 0 ? DTL_OP_MIN : DTL_OP_MAX, &result),
+    EXPECT_STATUS(dtl_reduce(v, rank == last ? -3 : DTL_OP_SUM, &result), disagree);
+    EXPECT_STATUS(dtl_reduce(v, DTL_OP_SUM, rank == 0 ? NULL : &result), disagree);
+    EXPECT_STATUS(dtl_reduce(v, rank == 0 ? DTL_OP_MIN : DTL_OP_MAX, &result),
                   size > 1 ? DTL_ERROR_MISMATCH : DTL_SUCCESS);
-    EXPECT_STATUS(dtl_vector_reduce(v, DTL_OP_BXOR, &result), DTL_SUCCESS);
+    EXPECT_STATUS(dtl_reduce(v, DTL_OP_BXOR, &result), DTL_SUCCESS);
 
     /* Resize to different sizes. */
     EXPECT_STATUS(dtl_vector_resize(v, 5 + (uint64_t)rank), size > 1 ? DTL_ERROR_MISMATCH : DTL_SUCCESS);

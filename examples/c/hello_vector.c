@@ -65,14 +65,14 @@ int main(void) {
     TRY(dtl_vector_create(ctx, DTL_DTYPE_FLOAT64, n, &vec));
     uint64_t global = 0, local = 0, offset = 0;
     dtl_dtype dtype = -1;
-    TRY(dtl_vector_global_size(vec, &global));
-    TRY(dtl_vector_local_size(vec, &local));
-    TRY(dtl_vector_local_offset(vec, &offset));
-    TRY(dtl_vector_dtype(vec, &dtype));
+    TRY(dtl_container_global_size(vec, &global));
+    TRY(dtl_container_local_size(vec, &local));
+    TRY(dtl_container_local_offset(vec, &offset));
+    TRY(dtl_container_dtype(vec, &dtype));
     EXPECT(global == n, "global size %" PRIu64, global);
     EXPECT(dtype == DTL_DTYPE_FLOAT64, "dtype %d", (int)dtype);
     void *raw = NULL;
-    TRY(dtl_vector_local_data(vec, &raw));
+    TRY(dtl_container_local_data(vec, &raw));
     double *x = raw;
     for (uint64_t i = 0; i < local; i++) {
         x[i] = (double)(offset + i);
@@ -80,10 +80,10 @@ int main(void) {
 
     /* Collective reduction of the whole vector: exact for these integers. */
     double sum = -1.0;
-    TRY(dtl_vector_reduce(vec, DTL_OP_SUM, &sum));
+    TRY(dtl_reduce(vec, DTL_OP_SUM, &sum));
     EXPECT(sum == 999.0 * 1000.0 / 2.0, "sum %.17g, expected 499500", sum);
     double max = -1.0;
-    TRY(dtl_vector_reduce(vec, DTL_OP_MAX, &max));
+    TRY(dtl_reduce(vec, DTL_OP_MAX, &max));
     EXPECT(max == 999.0, "max %.17g", max);
 
     /* dtl_allreduce on scalars: the local sizes add up to n, and the ranks to
@@ -121,12 +121,12 @@ int main(void) {
     /* Error path: ranks that disagree in a collective all get an error instead
      * of hanging: rank 0 passes an invalid op, the others DTL_OP_SUM; every
      * rank returns DTL_ERROR_INVALID_ARGUMENT. */
-    st = dtl_vector_reduce(vec, rank == 0 ? 42 : DTL_OP_SUM, &sum);
+    st = dtl_reduce(vec, rank == 0 ? 42 : DTL_OP_SUM, &sum);
     EXPECT(st == DTL_ERROR_INVALID_ARGUMENT, "disagreeing reduce gave %s", dtl_status_name(st));
 
     /* Collective resize keeps the first elements in global order. */
     TRY(dtl_vector_resize(vec, 10));
-    TRY(dtl_vector_reduce(vec, DTL_OP_SUM, &sum));
+    TRY(dtl_reduce(vec, DTL_OP_SUM, &sum));
     EXPECT(sum == 45.0, "sum after resize %.17g, expected 45", sum);
 
     /* Every rank agrees on the outcome before exiting. */
