@@ -438,6 +438,41 @@ typedef struct dtl_array dtl_array;
 typedef struct dtl_context dtl_context;
 
 /**
+ * Opaque distributed map from keys to values, hash-partitioned over the
+ * ranks of a context: every key lives on exactly one rank, its owner, a
+ * fixed hash of the key's bytes (the same on every rank, in every run).
+ * Create it with dtl_map_create(), destroy it with dtl_map_destroy().
+ *
+ * Key dtypes: DTL_DTYPE_INT32, DTL_DTYPE_INT64, DTL_DTYPE_UINT32,
+ * DTL_DTYPE_UINT64, DTL_DTYPE_FLOAT64 (the others are rejected). Value
+ * dtypes: all ten. Keys and values are passed as `const void*` to elements
+ * of the map's dtypes, and arrays of them as plain C arrays; dtl reads and
+ * writes them bytewise, so they need no particular alignment. A float64
+ * key must not be NaN (DTL_ERROR_INVALID_ARGUMENT), and -0.0 is stored as
+ * 0.0 (they are one key).
+ *
+ * Writes are local and buffered: dtl_map_insert() and dtl_map_erase() apply
+ * at once when this rank owns the key and are queued otherwise. The
+ * collective dtl_map_flush() ships every rank's queue to the owners
+ * (MPI_Alltoallv) and applies it. The reads dtl_map_find(),
+ * dtl_map_contains(), dtl_map_find_many(), dtl_map_global_size() and
+ * dtl_map_global_view() are collective and flush first, so they see every
+ * write issued by any rank before the call. dtl_map_local_size() and
+ * dtl_map_local_pairs() see this rank's stored pairs only.
+ *
+ * Order of writes: the owner's own writes take effect when issued; at a
+ * flush the owner then applies the writes queued by the other ranks, by
+ * source rank (rank 0's first) and, within one source, in the order they
+ * were issued. So when several ranks write a key between two flushes, the
+ * value that remains is the one written last by the highest-ranked
+ * non-owner that wrote it, or the owner's own last write if no other rank
+ * wrote it.
+ *
+ * A map handle must be used by one thread at a time.
+ */
+typedef struct dtl_map dtl_map;
+
+/**
  * Opaque span: a non-owning view of a global index range (along the split
  * axis) of a vector, array or tensor. Create it with dtl_span_create;
  * destroy it with dtl_span_destroy before or after its container (a span
@@ -605,6 +640,11 @@ typedef void (*dtl_unary_fn)(const void *input, void *output, void *user_data);
  * A predicate on one element: non-zero for true.
  */
 typedef int32_t (*dtl_pred_fn)(const void *elem, void *user_data);
+
+/**
+ * Handle to a distributed map (NULL is never a valid map).
+ */
+typedef struct dtl_map *dtl_map_t;
 
 /**
  * Handle to an RMA window (NULL is never a valid window).
@@ -2551,6 +2591,367 @@ dtl_status dtl_exscan(dtl_context_t ctx,
                       uint64_t count,
                       dtl_dtype dtype,
                       dtl_op op);
+
+/**
+ * Creates an empty distributed map from key_dtype to value_dtype on the
+ * ranks of ctx. key_dtype must be DTL_DTYPE_INT32, DTL_DTYPE_INT64,
+ * DTL_DTYPE_UINT32, DTL_DTYPE_UINT64 or DTL_DTYPE_FLOAT64; value_dtype any
+ * dtl_dtype. Every rank must pass the same dtypes; that is checked with one
+ * MPI_Allreduce (unless the size is 1). The map shares the context's
+ * communicator and stays valid after dtl_context_destroy(ctx).
+ *
+ * Collective over ctx.
+ *
+ * On success *out is the new map; on failure *out is set to NULL.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
+ * communication), a NULL out, a key_dtype or value_dtype code outside
+ * 0..9, or a key_dtype that is not one of the five key dtypes; when only
+ * some ranks pass an invalid argument, every rank returns
+ * DTL_ERROR_INVALID_ARGUMENT; DTL_ERROR_MISMATCH if ranks pass different
+ * (valid) dtypes.
+ *
+ * # Safety
+ * out must be NULL or point to writable storage for a dtl_map_t.
+ */
+dtl_status dtl_map_create(dtl_context_t ctx,
+                          dtl_dtype key_dtype,
+                          dtl_dtype value_dtype,
+                          dtl_map_t *out);
+
+/**
+ * Destroys a map handle and frees its pairs; writes still queued for other
+ * ranks (not yet flushed) are discarded. If it held the last reference to
+ * its communicator, the communicator is freed (MPI_Comm_free); if it was
+ * the last dtl object and there is no dtl_init() hold, MPI is finalized
+ * (MPI_Finalize) when dtl initialized it.
+ *
+ * Collective over the map's context when it frees the communicator or
+ * finalizes MPI; otherwise local. Call it on every rank.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT if map is NULL, not a map, or already
+ * destroyed (a double destroy is detected and harmless).
+ *
+ * # Safety
+ * No other thread may use map during or after this call.
+ */
+dtl_status dtl_map_destroy(dtl_map_t map);
+
+/**
+ * Writes the map's key type (a DTL_DTYPE_* code) to *dtype.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map or a NULL dtype.
+ *
+ * # Safety
+ * dtype must be NULL or point to a writable dtl_dtype.
+ */
+dtl_status dtl_map_key_dtype(dtl_map_t map, dtl_dtype *dtype);
+
+/**
+ * Writes the map's value type (a DTL_DTYPE_* code) to *dtype.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map or a NULL dtype.
+ *
+ * # Safety
+ * dtype must be NULL or point to a writable dtl_dtype.
+ */
+dtl_status dtl_map_value_dtype(dtl_map_t map, dtl_dtype *dtype);
+
+/**
+ * Sets *key to *value, replacing any previous value: at once if this rank
+ * owns the key, else queued until the next flush (dtl_map_flush() or a
+ * collective read). key points to one element of the key dtype, value to
+ * one of the value dtype (no alignment needed).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map, a NULL key or
+ * value, or a NaN key (nothing is changed).
+ *
+ * # Safety
+ * key and value must be NULL or point to one readable element of the
+ * map's key and value dtype respectively.
+ */
+dtl_status dtl_map_insert(dtl_map_t map, const void *key, const void *value);
+
+/**
+ * Removes *key from the map if present: at once if this rank owns the
+ * key, else queued until the next flush. Erasing a missing key does
+ * nothing. key points to one element of the key dtype (no alignment
+ * needed).
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map, a NULL key, or a
+ * NaN key (nothing is changed).
+ *
+ * # Safety
+ * key must be NULL or point to one readable element of the key dtype.
+ */
+dtl_status dtl_map_erase(dtl_map_t map, const void *key);
+
+/**
+ * dtl_map_insert() of keys[i] -> values[i] for i = 0 .. n-1, in order (so
+ * for a key repeated in keys, the last value wins). keys is an array of n
+ * elements of the key dtype, values of n elements of the value dtype (no
+ * alignment needed; both may be NULL when n is 0). All keys are checked
+ * first: on an error nothing is inserted.
+ *
+ * Not collective; no communication. Units: n in pairs.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map, a NULL keys or
+ * values with n > 0, n too large for the address space, or a NaN key;
+ * DTL_ERROR_MEMORY if the arrays cannot be copied.
+ *
+ * # Safety
+ * keys and values must be NULL or point to n readable elements of the key
+ * and value dtype respectively.
+ */
+dtl_status dtl_map_insert_many(dtl_map_t map, const void *keys, const void *values, uint64_t n);
+
+/**
+ * dtl_map_erase() of keys[0 .. n-1], in order. keys is an array of n
+ * elements of the key dtype (no alignment needed; NULL allowed when n is
+ * 0). All keys are checked first: on an error nothing is erased.
+ *
+ * Not collective; no communication. Units: n in keys.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map, a NULL keys with
+ * n > 0, n too large for the address space, or a NaN key;
+ * DTL_ERROR_MEMORY if the array cannot be copied.
+ *
+ * # Safety
+ * keys must be NULL or point to n readable elements of the key dtype.
+ */
+dtl_status dtl_map_erase_many(dtl_map_t map, const void *keys, uint64_t n);
+
+/**
+ * Writes the number of writes (inserts and erases) this rank has queued
+ * for keys other ranks own since the last flush to *count.
+ *
+ * Not collective; no communication. Units: operations.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map or a NULL count.
+ *
+ * # Safety
+ * count must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_map_pending(dtl_map_t map, uint64_t *count);
+
+/**
+ * Sends every rank's queued writes to the owners of their keys and applies
+ * them there, by source rank and then in issue order (see dtl_map_t for
+ * the order of writes). Afterwards dtl_map_pending() is 0 on every rank.
+ *
+ * Collective over the map's context: one MPI_Allreduce of the queue
+ * lengths; if any rank has queued writes, three exchanges (keys, values,
+ * operation kinds), each a small MPI_Allreduce agreement step, an
+ * MPI_Alltoall of the counts and an MPI_Alltoallv.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map (at once, without
+ * communication) or more than 2^31 - 1 writes for one rank (on every
+ * rank); DTL_ERROR_COMMUNICATION if an MPI call fails.
+ *
+ * # Safety
+ * No other thread may use map meanwhile.
+ */
+dtl_status dtl_map_flush(dtl_map_t map);
+
+/**
+ * Looks up one key per rank: every rank calls it, each with its own *key
+ * (no alignment needed), after flushing every rank's queued writes. If the
+ * key is in the map, *found is 1 and *value_out its value; otherwise
+ * *found is 0 and *value_out is set to zero.
+ *
+ * Collective over the map's context: one small MPI_Allreduce agreement
+ * step (key validity and dtypes), the flush of dtl_map_flush(), then one
+ * MPI_Alltoallv of the queries to the owners and one of the answers back
+ * (each with its MPI_Alltoall of counts and agreement step).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map (at once, without
+ * communication), a NULL key, value_out or found, a misaligned found, or a
+ * NaN key; when only some ranks pass an invalid argument, every rank
+ * returns DTL_ERROR_INVALID_ARGUMENT and nothing is flushed;
+ * DTL_ERROR_MISMATCH if the ranks' maps have different dtypes; errors of
+ * dtl_map_flush().
+ *
+ * # Safety
+ * key must be NULL or point to one readable element of the key dtype,
+ * value_out to one writable element of the value dtype, found to a
+ * writable int32_t.
+ */
+dtl_status dtl_map_find(dtl_map_t map, const void *key, void *value_out, int32_t *found);
+
+/**
+ * Writes 1 to *found if *key (no alignment needed) is in the map, else 0;
+ * every rank calls it, each with its own key, after flushing every rank's
+ * queued writes.
+ *
+ * Collective over the map's context, as dtl_map_find().
+ *
+ * Errors: as dtl_map_find() (with found in place of value_out and found).
+ *
+ * # Safety
+ * key must be NULL or point to one readable element of the key dtype,
+ * found to a writable int32_t.
+ */
+dtl_status dtl_map_contains(dtl_map_t map, const void *key, int32_t *found);
+
+/**
+ * Looks up a batch of keys per rank: every rank calls it, each with its
+ * own n keys (n may differ between ranks and be 0; duplicates allowed),
+ * after flushing every rank's queued writes. For each i < n, found_out[i]
+ * is 1 and values_out[i] the value of keys[i] if it is in the map, else
+ * found_out[i] is 0 and values_out[i] zero. keys holds n elements of the
+ * key dtype, values_out room for n of the value dtype, found_out for n
+ * int32_t (no alignment needed; all may be NULL when n is 0).
+ *
+ * Collective over the map's context, as dtl_map_find(). Units: n in keys.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map (at once, without
+ * communication), a NULL keys, values_out or found_out with n > 0, n too
+ * large for the address space, or a NaN key; when only some ranks pass an
+ * invalid argument, every rank returns DTL_ERROR_INVALID_ARGUMENT and
+ * nothing is flushed; DTL_ERROR_MEMORY if keys cannot be copied (on every
+ * rank, as for an invalid argument); DTL_ERROR_MISMATCH if the ranks'
+ * maps have different dtypes; errors of dtl_map_flush().
+ *
+ * # Safety
+ * keys must be NULL or point to n readable elements of the key dtype,
+ * values_out to n writable elements of the value dtype, found_out to n
+ * writable int32_t.
+ */
+dtl_status dtl_map_find_many(dtl_map_t map,
+                             const void *keys,
+                             uint64_t n,
+                             void *values_out,
+                             int32_t *found_out);
+
+/**
+ * Writes the rank that owns *key (no alignment needed) to *rank: the same
+ * on every rank, 0 .. size-1 of the map's context.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map, a NULL key or
+ * rank, or a NaN key.
+ *
+ * # Safety
+ * key must be NULL or point to one readable element of the key dtype,
+ * rank to a writable int32_t.
+ */
+dtl_status dtl_map_owner(dtl_map_t map, const void *key, int32_t *rank);
+
+/**
+ * Writes 1 to *is_local if this rank owns *key (no alignment needed), else
+ * 0.
+ *
+ * Not collective; no communication.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map, a NULL key or
+ * is_local, or a NaN key.
+ *
+ * # Safety
+ * key must be NULL or point to one readable element of the key dtype,
+ * is_local to a writable int32_t.
+ */
+dtl_status dtl_map_is_local(dtl_map_t map, const void *key, int32_t *is_local);
+
+/**
+ * Writes the number of pairs stored on this rank to *size: the keys it
+ * owns, as written by its own calls and by past flushes (writes still
+ * queued on other ranks are not counted).
+ *
+ * Not collective; no communication. Units: pairs.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map or a NULL size.
+ *
+ * # Safety
+ * size must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_map_local_size(dtl_map_t map, uint64_t *size);
+
+/**
+ * Flushes every rank's queued writes, then writes the number of pairs over
+ * all ranks to *size (the same on every rank).
+ *
+ * Collective over the map's context: the flush of dtl_map_flush(), then
+ * one MPI_Allreduce (with its agreement step). Units: pairs.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map (at once, without
+ * communication) or a NULL or misaligned size (when only some ranks pass
+ * one, every rank returns DTL_ERROR_INVALID_ARGUMENT and nothing is
+ * flushed); errors of dtl_map_flush().
+ *
+ * # Safety
+ * size must be NULL or point to a writable uint64_t.
+ */
+dtl_status dtl_map_global_size(dtl_map_t map, uint64_t *size);
+
+/**
+ * Copies this rank's pairs, sorted by key (ascending), into keys_out and
+ * values_out: the first min(capacity, local_size) pairs are written, and
+ * *count is always set to local_size, so that a call with capacity 0 (and
+ * NULL arrays) gives the size of the arrays to pass. keys_out has room
+ * for capacity elements of the key dtype, values_out for capacity of the
+ * value dtype (no alignment needed). Writes still queued for this rank on
+ * other ranks are not included.
+ *
+ * Not collective; no communication. Units: capacity and *count in pairs.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map, a NULL count, a
+ * NULL keys_out or values_out with capacity > 0, or a capacity too large
+ * for the address space.
+ *
+ * # Safety
+ * keys_out and values_out must be NULL or point to capacity writable
+ * elements of the key and value dtype respectively; count to a writable
+ * uint64_t.
+ */
+dtl_status dtl_map_local_pairs(dtl_map_t map,
+                               void *keys_out,
+                               void *values_out,
+                               uint64_t capacity,
+                               uint64_t *count);
+
+/**
+ * Flushes every rank's queued writes, then copies every pair of the map,
+ * sorted by key (ascending), into keys_out and values_out on every rank:
+ * the first min(capacity, global size) pairs are written, and *count is
+ * always set to the global size, so that a call with capacity 0 (and NULL
+ * arrays) gives the size of the arrays to pass to a second call (the map
+ * must not change in between). Each rank passes its own capacity; a small
+ * capacity on one rank does not affect the others. keys_out has room for
+ * capacity elements of the key dtype, values_out for capacity of the value
+ * dtype (no alignment needed).
+ *
+ * Collective over the map's context: the flush of dtl_map_flush(), then
+ * two MPI_Allgatherv (keys, values; each with its agreement step and an
+ * MPI_Allgather of the counts). Every rank receives all pairs, whatever
+ * its capacity. Units: capacity and *count in pairs.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid map (at once, without
+ * communication), a NULL or misaligned count, a NULL keys_out or
+ * values_out with capacity > 0, or a capacity too large for the address
+ * space (when only some ranks pass such an argument, every rank returns
+ * DTL_ERROR_INVALID_ARGUMENT and nothing is flushed), or when the map
+ * holds more than 2^31 - 1 pairs in all (the limit of one message; on
+ * every rank); errors of dtl_map_flush().
+ *
+ * # Safety
+ * keys_out and values_out must be NULL or point to capacity writable
+ * elements of the key and value dtype respectively; count to a writable
+ * uint64_t.
+ */
+dtl_status dtl_map_global_view(dtl_map_t map,
+                               void *keys_out,
+                               void *values_out,
+                               uint64_t capacity,
+                               uint64_t *count);
 
 /**
  * Creates a window over bytes zero-initialized bytes that MPI allocates on
