@@ -12,18 +12,26 @@
  * on the calling thread. A Rust panic inside dtl never unwinds into C: it is
  * caught and reported as DTL_ERROR_INTERNAL.
  *
- * Handles. Objects are opaque handles (dtl_context_t, dtl_vector_t): create
- * them with dtl_*_create* (or dup/split), release each exactly once with
- * dtl_*_destroy. Every call validates its handles: NULL, a destroyed handle
+ * Handles. Objects are opaque handles: dtl_context_t, dtl_vector_t,
+ * dtl_array_t, dtl_tensor_t, dtl_span_t, dtl_map_t, dtl_window_t. Create them
+ * with dtl_*_create* (or dup/split/load/scatter/from_local/allocate), release
+ * each exactly once with the matching dtl_*_destroy. Functions named
+ * dtl_container_* and the algorithms (dtl_reduce, dtl_sort, ...) take any
+ * vector, array or tensor (some also a span) as a const void *container. Every call validates its handles: NULL, a destroyed handle
  * (use after destroy, double destroy), a handle of another kind or a pointer
  * dtl never returned gives DTL_ERROR_INVALID_ARGUMENT, without touching the
  * memory it points to. (A stale handle whose address was reused by a newer
  * handle of the same kind cannot be detected.)
  *
- * Codes. dtl_dtype and dtl_op are int32_t typedefs with DTL_DTYPE_* and
- * DTL_OP_* values; an out-of-range value gives DTL_ERROR_INVALID_ARGUMENT.
- * Sizes, offsets and counts are uint64_t numbers of elements; ranks and sizes
- * of contexts are int32_t.
+ * Codes. dtl_dtype, dtl_op, dtl_partition, dtl_placement, dtl_exec,
+ * dtl_boundary, dtl_rma_op and dtl_lock_mode are int32_t typedefs with
+ * DTL_<TYPE>_* values; an out-of-range value gives DTL_ERROR_INVALID_ARGUMENT.
+ * Sizes, indices and counts are uint64_t numbers of elements, except RMA
+ * window sizes and offsets, which are bytes; ranks and sizes of contexts are
+ * int32_t. Single values (fill values, results) pass as void * to one element
+ * of the container's dtype and need no alignment; arrays must be naturally
+ * aligned. A zero-initialized dtl_layout (or NULL) means block partition,
+ * host memory, split axis 0.
  *
  * Collective calls. Each function says whether it is collective: every rank of
  * the context must call a collective function, in the same order, with
@@ -35,8 +43,10 @@
  *
  * Threads. dtl asks MPI for MPI_THREAD_MULTIPLE; where MPI grants it, calls
  * on different handles may run concurrently from several threads. A vector
- * handle must be used by one thread at a time (including accesses through
- * dtl_vector_local_data). A context handle may be shared by threads, but the
+ * (container, span, map, window) handle must be used by one thread at a time
+ * (including accesses through dtl_container_local_data). Callbacks of the
+ * algorithms run on the calling thread unless the container's execution
+ * policy is DTL_EXEC_PAR (dtl_container_set_execution). A context handle may be shared by threads, but the
  * collective calls on it must be issued in the same order on every rank.
  * dtl_last_error_message() is per thread.
  *
@@ -48,13 +58,14 @@
  * adopts it and never finalizes it: destroy all dtl handles before your
  * MPI_Finalize. If dtl initialized MPI, dtl finalizes it (MPI_Finalize) when
  * nothing holds it any more: no dtl_init() without its dtl_finalize(), no
- * context and no vector alive. After that, MPI cannot be initialized again in
+ * context, container, map or window alive (each holds its context's
+ * communicator; containers outlive the context handle they were made on). After that, MPI cannot be initialized again in
  * the process, and creating a context returns DTL_ERROR_BACKEND. So:
  *   - with dtl_init(): MPI stays up until dtl_finalize(), called after
  *     destroying all handles (if handles are still alive, MPI is finalized
  *     when the last one is destroyed);
- *   - without dtl_init(): MPI is finalized when the last context or vector
- *     is destroyed; create a new context only while another object is alive.
+ *   - without dtl_init(): MPI is finalized when the last dtl object is
+ *     destroyed; create a new context only while another object is alive.
  * Initializing and finalizing MPI are collective over MPI_COMM_WORLD.
  */
 
@@ -771,9 +782,10 @@ dtl_status dtl_init(void);
 
 /**
  * Releases the hold taken by the matching dtl_init(). If it was the last
- * hold and no context or vector is alive, and dtl initialized MPI itself,
- * MPI is finalized now (MPI_Finalize); if handles are still alive, MPI is
- * finalized when the last of them is destroyed. An MPI the host initialized
+ * hold and no dtl object (context, container, map, window) is alive, and
+ * dtl initialized MPI itself, MPI is finalized now (MPI_Finalize); if
+ * handles are still alive, MPI is finalized when the last of them is
+ * destroyed. An MPI the host initialized
  * (adopted) is never finalized by dtl. Call it after destroying all your
  * handles.
  *
@@ -1043,9 +1055,9 @@ dtl_status dtl_vector_scatter(dtl_context_t ctx,
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx, a NULL path or
  * out, an invalid layout, or a file that is not a 1-d .npy array of a
- * supported dtype (the message names the file and what is wrong);
- * DTL_ERROR_COMMUNICATION if the file cannot be opened or read (the
- * message names the MPI-IO call).
+ * supported dtype (the message names the file and what is wrong), or a
+ * file that cannot be opened (the message names MPI_File_open and the
+ * MPI error); DTL_ERROR_COMMUNICATION if reading fails.
  *
  * # Safety
  * path must be NULL or a NUL-terminated string; layout and out as in
@@ -1373,7 +1385,7 @@ dtl_status dtl_tensor_split_axis(dtl_tensor_t t, int32_t *axis);
  * makes uses of the span fail with DTL_ERROR_BOUNDS; destroying the
  * container makes them fail with DTL_ERROR_INVALID_STATE). Spans work
  * with dtl_container_global_size, _local_size, _local_data, _dtype and
- * _fill, and dtl_span_global_offset.
+ * _fill, and dtl_span_range.
  *
  * Not collective; no communication (ranks need not agree on spans).
  *
@@ -1627,8 +1639,10 @@ dtl_status dtl_container_get(const void *container, uint64_t index, void *value)
  * MPI_Win_lock(MPI_LOCK_EXCLUSIVE) on its owner. For a replicated
  * container every rank's copy is written.
  *
- * Not collective (one-sided). The owner sees the value after its next
- * synchronization (a barrier or any collective on the container).
+ * Not collective (one-sided): the write is complete when the call returns
+ * (MPI_Win_unlock), so any rank that synchronizes with this one afterwards
+ * (dtl_context_barrier on any context of these ranks, or a collective on
+ * the container) reads the new value.
  *
  * Errors: as dtl_container_get.
  *
@@ -1747,8 +1761,9 @@ dtl_status dtl_container_redistribute(const void *container, const struct dtl_la
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once) or
  * a NULL path (every rank); DTL_ERROR_MISMATCH if ranks pass different
- * paths; DTL_ERROR_COMMUNICATION if the file cannot be created or written
- * (naming the MPI-IO call).
+ * paths; DTL_ERROR_INVALID_ARGUMENT if the file cannot be created (naming
+ * MPI_File_open and the MPI error); DTL_ERROR_COMMUNICATION if writing
+ * fails.
  *
  * # Safety
  * path must be NULL or a NUL-terminated string.
@@ -1861,8 +1876,8 @@ dtl_status dtl_replace(const void *container, const void *old_value, const void 
  * Collective over the containers' context when the layouts differ;
  * otherwise local. Call it on every rank.
  *
- * Errors: DTL_ERROR_INVALID_ARGUMENT for invalid handles, the same handle
- * twice, different dtypes, or different sizes/shapes.
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for invalid handles, different
+ * dtypes, or different sizes/shapes. The same handle twice is a no-op.
  *
  * # Safety
  * No other thread may use the containers meanwhile.
@@ -1976,9 +1991,9 @@ dtl_status dtl_none_of(const void *container,
                        int32_t *result);
 
 /**
- * The smallest element and its global index (the first one on ties; NaN
- * is ignored unless every element is NaN): *found is 1 and *value,
- * *index set, or *found is 0 for an empty container. Local search, then
+ * The smallest element and its global index (the first one on ties; as
+ * numpy.argmin, a NaN counts as smallest: the first NaN wins): *found is 1
+ * and *value, *index set, or *found is 0 for an empty container. Local search, then
  * one MPI_Allgather of the candidates.
  *
  * Collective over the container's context.
@@ -1993,7 +2008,8 @@ dtl_status dtl_none_of(const void *container,
 dtl_status dtl_min_element(const void *container, void *value, uint64_t *index, int32_t *found);
 
 /**
- * The largest element and its global index. As dtl_min_element.
+ * The largest element and its global index (as numpy.argmax, the first
+ * NaN wins). As dtl_min_element.
  *
  * Collective over the container's context.
  *
@@ -2038,10 +2054,12 @@ dtl_status dtl_reduce(const void *container, dtl_op op, void *result);
 dtl_status dtl_reduce_local(const void *container, dtl_op op, void *result);
 
 /**
- * Reduces all elements with op in a fixed order (global index order, in
- * blocks), so a float sum is bit-identical for any number of ranks and
- * partition (one MPI_Gatherv of the local partial results to rank 0 in
- * global order, then MPI_Bcast).
+ * Reduces all elements with op in a fixed order, so a float sum is
+ * bit-identical for any number of ranks and partition: the elements in
+ * global index order are cut into chunks of 32768, each chunk is reduced
+ * pairwise as numpy.sum does, and the chunk results are combined in a
+ * fixed pairwise tree (the partial results travel by MPI_Gatherv and
+ * MPI_Bcast).
  *
  * Collective over the container's context.
  *
@@ -2122,7 +2140,7 @@ dtl_status dtl_exclusive_scan(const void *container, dtl_op op, const void *init
 
 /**
  * Sorts all elements into global order (ascending, or descending when
- * reverse is non-zero; NaN last): a distributed sample sort (local sort,
+ * reverse is non-zero; NaN last, -0.0 before 0.0): a distributed sample sort (local sort,
  * splitters from MPI_Allgather of samples, one MPI_Alltoallv, a merge);
  * every rank keeps its partition's share. A tensor is sorted as its flat
  * C-order sequence.
@@ -2139,8 +2157,11 @@ dtl_status dtl_exclusive_scan(const void *container, dtl_op op, const void *init
 dtl_status dtl_sort(const void *container, int32_t reverse);
 
 /**
- * As dtl_sort, keeping equal elements in their original relative order
- * (only observable for floats: 0.0 vs -0.0).
+ * As dtl_sort, keeping equal elements in their original global order
+ * (numpy kind="stable"; for numbers visible only among NaNs with different
+ * bits: -0.0 still sorts before 0.0, as in dtl_sort). Cyclic and
+ * block-cyclic containers move to the block layout first (one more
+ * MPI_Alltoallv).
  *
  * Collective over the container's context.
  *
@@ -2244,8 +2265,9 @@ dtl_status dtl_percentile(const void *container, double q, double *result);
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once), a
  * periodic width larger than the axis extent (every rank);
- * DTL_ERROR_NOT_SUPPORTED for a cyclic, block-cyclic or replicated
- * partition or a tensor split along another axis (redistribute first);
+ * DTL_ERROR_NOT_SUPPORTED, with more than one rank, for a cyclic,
+ * block-cyclic or replicated partition or a tensor split along another
+ * axis (redistribute first);
  * DTL_ERROR_MISMATCH if ranks pass different widths; after taking part,
  * DTL_ERROR_BOUNDS on a rank whose capacity is too small and
  * DTL_ERROR_INVALID_ARGUMENT for NULL outputs there.
@@ -2284,9 +2306,9 @@ dtl_status dtl_halo_exchange(const void *container,
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once), a
  * NULL widths, n_widths != 2 * ndim, a boundary code outside 0..1, a NULL
- * value with DTL_BOUNDARY_CONSTANT (every rank); DTL_ERROR_NOT_SUPPORTED
- * for a cyclic, block-cyclic or replicated partition or a tensor split
- * along another axis; DTL_ERROR_MISMATCH if ranks pass different widths;
+ * value with DTL_BOUNDARY_CONSTANT (every rank); DTL_ERROR_NOT_SUPPORTED,
+ * with more than one rank, for a cyclic, block-cyclic or replicated
+ * partition or a tensor split along another axis; DTL_ERROR_MISMATCH if ranks pass different widths;
  * after taking part, DTL_ERROR_BOUNDS on a rank whose capacity is too
  * small, DTL_ERROR_INVALID_ARGUMENT for a NULL out there.
  *

@@ -333,8 +333,8 @@ pub unsafe extern "C" fn dtl_replace(
 /// Collective over the containers' context when the layouts differ;
 /// otherwise local. Call it on every rank.
 ///
-/// Errors: DTL_ERROR_INVALID_ARGUMENT for invalid handles, the same handle
-/// twice, different dtypes, or different sizes/shapes.
+/// Errors: DTL_ERROR_INVALID_ARGUMENT for invalid handles, different
+/// dtypes, or different sizes/shapes. The same handle twice is a no-op.
 ///
 /// # Safety
 /// No other thread may use the containers meanwhile.
@@ -636,9 +636,9 @@ unsafe fn put_located<T: Element>(
     Ok(())
 }
 
-/// The smallest element and its global index (the first one on ties; NaN
-/// is ignored unless every element is NaN): *found is 1 and *value,
-/// *index set, or *found is 0 for an empty container. Local search, then
+/// The smallest element and its global index (the first one on ties; as
+/// numpy.argmin, a NaN counts as smallest: the first NaN wins): *found is 1
+/// and *value, *index set, or *found is 0 for an empty container. Local search, then
 /// one MPI_Allgather of the candidates.
 ///
 /// Collective over the container's context.
@@ -660,7 +660,8 @@ pub unsafe extern "C" fn dtl_min_element(
     guard("dtl_min_element", || unsafe { extreme(Extreme::Min, container, value, index, found) })
 }
 
-/// The largest element and its global index. As dtl_min_element.
+/// The largest element and its global index (as numpy.argmax, the first
+/// NaN wins). As dtl_min_element.
 ///
 /// Collective over the container's context.
 ///
@@ -754,10 +755,12 @@ pub unsafe extern "C" fn dtl_reduce_local(
     guard("dtl_reduce_local", || unsafe { reduction(Reduction::Local, container, op, result) })
 }
 
-/// Reduces all elements with op in a fixed order (global index order, in
-/// blocks), so a float sum is bit-identical for any number of ranks and
-/// partition (one MPI_Gatherv of the local partial results to rank 0 in
-/// global order, then MPI_Bcast).
+/// Reduces all elements with op in a fixed order, so a float sum is
+/// bit-identical for any number of ranks and partition: the elements in
+/// global index order are cut into chunks of 32768, each chunk is reduced
+/// pairwise as numpy.sum does, and the chunk results are combined in a
+/// fixed pairwise tree (the partial results travel by MPI_Gatherv and
+/// MPI_Bcast).
 ///
 /// Collective over the container's context.
 ///
@@ -927,7 +930,7 @@ pub unsafe extern "C" fn dtl_exclusive_scan(
 // ------------------------------------------------------------ sorting and order statistics
 
 /// Sorts all elements into global order (ascending, or descending when
-/// reverse is non-zero; NaN last): a distributed sample sort (local sort,
+/// reverse is non-zero; NaN last, -0.0 before 0.0): a distributed sample sort (local sort,
 /// splitters from MPI_Allgather of samples, one MPI_Alltoallv, a merge);
 /// every rank keeps its partition's share. A tensor is sorted as its flat
 /// C-order sequence.
@@ -949,8 +952,11 @@ pub unsafe extern "C" fn dtl_sort(container: *const c_void, reverse: i32) -> dtl
     })
 }
 
-/// As dtl_sort, keeping equal elements in their original relative order
-/// (only observable for floats: 0.0 vs -0.0).
+/// As dtl_sort, keeping equal elements in their original global order
+/// (numpy kind="stable"; for numbers visible only among NaNs with different
+/// bits: -0.0 still sorts before 0.0, as in dtl_sort). Cyclic and
+/// block-cyclic containers move to the block layout first (one more
+/// MPI_Alltoallv).
 ///
 /// Collective over the container's context.
 ///

@@ -851,9 +851,9 @@ pub unsafe extern "C" fn dtl_vector_scatter(
 ///
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx, a NULL path or
 /// out, an invalid layout, or a file that is not a 1-d .npy array of a
-/// supported dtype (the message names the file and what is wrong);
-/// DTL_ERROR_COMMUNICATION if the file cannot be opened or read (the
-/// message names the MPI-IO call).
+/// supported dtype (the message names the file and what is wrong), or a
+/// file that cannot be opened (the message names MPI_File_open and the
+/// MPI error); DTL_ERROR_COMMUNICATION if reading fails.
 ///
 /// # Safety
 /// path must be NULL or a NUL-terminated string; layout and out as in
@@ -1401,7 +1401,7 @@ pub unsafe extern "C" fn dtl_tensor_split_axis(t: dtl_tensor_t, axis: *mut i32) 
 /// makes uses of the span fail with DTL_ERROR_BOUNDS; destroying the
 /// container makes them fail with DTL_ERROR_INVALID_STATE). Spans work
 /// with dtl_container_global_size, _local_size, _local_data, _dtype and
-/// _fill, and dtl_span_global_offset.
+/// _fill, and dtl_span_range.
 ///
 /// Not collective; no communication (ranks need not agree on spans).
 ///
@@ -1865,8 +1865,10 @@ pub unsafe extern "C" fn dtl_container_get(container: *const c_void, index: u64,
 /// MPI_Win_lock(MPI_LOCK_EXCLUSIVE) on its owner. For a replicated
 /// container every rank's copy is written.
 ///
-/// Not collective (one-sided). The owner sees the value after its next
-/// synchronization (a barrier or any collective on the container).
+/// Not collective (one-sided): the write is complete when the call returns
+/// (MPI_Win_unlock), so any rank that synchronizes with this one afterwards
+/// (dtl_context_barrier on any context of these ranks, or a collective on
+/// the container) reads the new value.
 ///
 /// Errors: as dtl_container_get.
 ///
@@ -2104,8 +2106,9 @@ pub unsafe extern "C" fn dtl_container_redistribute(container: *const c_void, la
 ///
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once) or
 /// a NULL path (every rank); DTL_ERROR_MISMATCH if ranks pass different
-/// paths; DTL_ERROR_COMMUNICATION if the file cannot be created or written
-/// (naming the MPI-IO call).
+/// paths; DTL_ERROR_INVALID_ARGUMENT if the file cannot be created (naming
+/// MPI_File_open and the MPI error); DTL_ERROR_COMMUNICATION if writing
+/// fails.
 ///
 /// # Safety
 /// path must be NULL or a NUL-terminated string.

@@ -37,9 +37,10 @@ pub extern "C" fn dtl_init() -> dtl_status {
 }
 
 /// Releases the hold taken by the matching dtl_init(). If it was the last
-/// hold and no context or vector is alive, and dtl initialized MPI itself,
-/// MPI is finalized now (MPI_Finalize); if handles are still alive, MPI is
-/// finalized when the last of them is destroyed. An MPI the host initialized
+/// hold and no dtl object (context, container, map, window) is alive, and
+/// dtl initialized MPI itself, MPI is finalized now (MPI_Finalize); if
+/// handles are still alive, MPI is finalized when the last of them is
+/// destroyed. An MPI the host initialized
 /// (adopted) is never finalized by dtl. Call it after destroying all your
 /// handles.
 ///

@@ -43,8 +43,9 @@ pub type dtl_boundary_code = i32;
 ///
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once), a
 /// periodic width larger than the axis extent (every rank);
-/// DTL_ERROR_NOT_SUPPORTED for a cyclic, block-cyclic or replicated
-/// partition or a tensor split along another axis (redistribute first);
+/// DTL_ERROR_NOT_SUPPORTED, with more than one rank, for a cyclic,
+/// block-cyclic or replicated partition or a tensor split along another
+/// axis (redistribute first);
 /// DTL_ERROR_MISMATCH if ranks pass different widths; after taking part,
 /// DTL_ERROR_BOUNDS on a rank whose capacity is too small and
 /// DTL_ERROR_INVALID_ARGUMENT for NULL outputs there.
@@ -109,9 +110,9 @@ pub unsafe extern "C" fn dtl_halo_exchange(
 ///
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid container (at once), a
 /// NULL widths, n_widths != 2 * ndim, a boundary code outside 0..1, a NULL
-/// value with DTL_BOUNDARY_CONSTANT (every rank); DTL_ERROR_NOT_SUPPORTED
-/// for a cyclic, block-cyclic or replicated partition or a tensor split
-/// along another axis; DTL_ERROR_MISMATCH if ranks pass different widths;
+/// value with DTL_BOUNDARY_CONSTANT (every rank); DTL_ERROR_NOT_SUPPORTED,
+/// with more than one rank, for a cyclic, block-cyclic or replicated
+/// partition or a tensor split along another axis; DTL_ERROR_MISMATCH if ranks pass different widths;
 /// after taking part, DTL_ERROR_BOUNDS on a rank whose capacity is too
 /// small, DTL_ERROR_INVALID_ARGUMENT for a NULL out there.
 ///

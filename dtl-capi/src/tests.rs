@@ -101,7 +101,7 @@ fn null_handles_and_outputs_are_rejected() {
             "ctx is NULL",
         );
         assert!(vec.is_null());
-        expect_err(dtl_vector_destroy(ptr::null_mut()), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
+        expect_err(dtl_vector_destroy(ptr::null_mut()), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
         expect_err(dtl_container_global_size(ptr::null(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
         expect_err(dtl_container_local_size(ptr::null(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
         expect_err(dtl_container_local_offset(ptr::null(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
@@ -302,7 +302,11 @@ fn live_handles_and_mpi_lifetime() {
         expect_err(dtl_context_destroy(v.cast()), DTL_ERROR_INVALID_ARGUMENT, "not a dtl_context_t");
         let saved = (*v).tag();
         (*v).set_tag(0x1234);
-        expect_err(dtl_container_global_size(v.cast(), &mut u), DTL_ERROR_INVALID_ARGUMENT, "has tag 0x0000000000001234");
+        expect_err(
+            dtl_container_global_size(v.cast(), &mut u),
+            DTL_ERROR_INVALID_ARGUMENT,
+            "has tag 0x0000000000001234",
+        );
         expect_err(dtl_vector_destroy(v), DTL_ERROR_INVALID_ARGUMENT, "memory corruption");
         (*v).set_tag(saved);
         ok(dtl_container_global_size(v.cast(), &mut u));
