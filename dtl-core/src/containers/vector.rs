@@ -5,7 +5,7 @@ use super::redistribute::redistribute_1d;
 use crate::algorithms::Execution;
 use crate::context::Context;
 use crate::element::Element;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::partition::{Layout, Partition, PartitionKind, PartitionSpec, Weighted, Weights};
 use crate::rma::Exposure;
 
@@ -363,10 +363,12 @@ impl<T: Element> DistributedVector<T> {
     /// Collective: every rank passes the same `n` and `value`.
     ///
     /// # Errors
-    /// [`Error::Mismatch`](crate::Error::Mismatch) if ranks pass different sizes.
+    /// [`Error::Mismatch`](crate::Error::Mismatch) if ranks pass different
+    /// sizes; [`Error::Memory`](crate::Error::Memory) on every rank, the
+    /// vector unchanged, if some rank cannot allocate its new local part
+    /// (checked with a trial allocation before any element moves).
     pub fn resize_with(&mut self, n: usize, value: T) -> Result<()> {
         let ctx = self.0.ctx.clone();
-        ctx.agree("resize", &[("new size", n as i64)])?;
         // Keep the policy; weighted counts are kept as proportions.
         let spec = match self.0.part.spec() {
             PartitionSpec::Weighted(Weights::Counts(c)) if c.iter().sum::<usize>() > 0 => {
@@ -375,8 +377,24 @@ impl<T: Element> DistributedVector<T> {
             PartitionSpec::Weighted(_) => PartitionSpec::Block,
             other => other,
         };
-        let new = spec.layout(n, ctx.size())?;
-        self.0.relayout(new, value)
+        let new = spec.layout(n, ctx.size());
+        // The exchange allocates the new local part after taking the
+        // elements out; an allocation failure there would abort the process.
+        let local_err = match &new {
+            Err(e) => Some(e.clone()),
+            Ok(l) => {
+                let len = l.local_size(ctx.rank());
+                Vec::<T>::new().try_reserve_exact(len).err().map(|e| {
+                    Error::Memory(format!(
+                        "resize: cannot allocate the {len} elements of {} of the resized vector on rank {}: {e}",
+                        T::DTYPE,
+                        ctx.rank()
+                    ))
+                })
+            }
+        };
+        ctx.agree_or_reject("resize", &[("new size", n as i64)], local_err)?;
+        self.0.relayout(new?, value)
     }
 
     /// [`resize_with`](Self::resize_with) with zero for new elements.
