@@ -628,7 +628,9 @@ dtl_status dtl_vector_fill(dtl_vector_t vec, const void *value);
  * Collective over the vector's context. Units: elements.
  *
  * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec (at once, without
- * communication); DTL_ERROR_MISMATCH if ranks pass different sizes.
+ * communication); DTL_ERROR_MISMATCH if ranks pass different sizes;
+ * DTL_ERROR_MEMORY (on every rank, the vector unchanged) if the new local
+ * part cannot be allocated on some rank.
  *
  * # Safety
  * No other thread may use vec meanwhile.

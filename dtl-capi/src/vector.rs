@@ -327,7 +327,9 @@ pub unsafe extern "C" fn dtl_vector_fill(vec: dtl_vector_t, value: *const c_void
 /// Collective over the vector's context. Units: elements.
 ///
 /// Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid vec (at once, without
-/// communication); DTL_ERROR_MISMATCH if ranks pass different sizes.
+/// communication); DTL_ERROR_MISMATCH if ranks pass different sizes;
+/// DTL_ERROR_MEMORY (on every rank, the vector unchanged) if the new local
+/// part cannot be allocated on some rank.
 ///
 /// # Safety
 /// No other thread may use vec meanwhile.
@@ -337,7 +339,28 @@ pub unsafe extern "C" fn dtl_vector_resize(vec: dtl_vector_t, new_size: u64) -> 
         // SAFETY: caller's contract.
         let h = unsafe { handle_mut(vec, "vec") }?;
         let n = size_arg(new_size, "new_size")?;
-        with_vector_mut!(&mut h.inner, T, v => v.resize(n))
+        with_vector_mut!(&mut h.inner, T, v => {
+            // The resize allocates the new local part infallibly (an
+            // allocation failure aborts the process), after taking the
+            // elements out of the vector. So first try to allocate it here:
+            // if that fails, every rank returns an error before any element
+            // moves. Mirrors the agreement step of DistributedVector::resize.
+            let ctx = v.context().clone();
+            let local = n / ctx.size() + usize::from(ctx.rank() < n % ctx.size());
+            let mut probe = Vec::<T>::new();
+            let reserved = probe.try_reserve_exact(local);
+            std::hint::black_box(&probe); // keeps the allocation from being optimized away
+            drop(probe);
+            if let Err(e) = reserved {
+                let e = Error::Memory(format!(
+                    "cannot allocate the {local} elements of {} of the resized vector on rank {}: {e}",
+                    T::DTYPE,
+                    ctx.rank()
+                ));
+                return Err(reject_collectively(&ctx, "resize", &[("new size", n as i64)], e));
+            }
+            v.resize(n)
+        })
     })
 }
 
