@@ -409,7 +409,7 @@ fn op_allowed(dtype: i32, op: i32) -> bool {
 /// This rank's elements of a live vector, as bytes.
 fn vector_bytes(v: *mut c_void, m: VecModel) -> Vec<u8> {
     let mut data: *mut c_void = ptr::null_mut();
-    let st = call!(dtl_vector_local_data(v.cast(), &mut data));
+    let st = call!(dtl_container_local_data(v.cast(), &mut data));
     expect!(st, Some(DTL_SUCCESS), "local_data of a live vector");
     let n = m.size as usize * dtype_size(m.dtype).expect("a live vector has a valid dtype");
     if n == 0 {
@@ -650,10 +650,10 @@ fn step(st: &mut State, inp: &mut Input) -> Option<()> {
             let ((h, which), out) = (st.handle(inp, Kind::Vec)?, Out::draw(inp)?);
             let mut storage = [u64::MAX; 4];
             let s = match op {
-                11 => call!(dtl_vector_global_size(h.cast(), out.ptr(&mut storage))),
-                12 => call!(dtl_vector_local_size(h.cast(), out.ptr(&mut storage))),
-                13 => call!(dtl_vector_local_offset(h.cast(), out.ptr(&mut storage))),
-                _ => call!(dtl_vector_dtype(h.cast(), out.ptr::<i32>(&mut storage))),
+                11 => call!(dtl_container_global_size(h.cast(), out.ptr(&mut storage))),
+                12 => call!(dtl_container_local_size(h.cast(), out.ptr(&mut storage))),
+                13 => call!(dtl_container_local_offset(h.cast(), out.ptr(&mut storage))),
+                _ => call!(dtl_container_dtype(h.cast(), out.ptr::<i32>(&mut storage))),
             };
             let ok = matches!(which, Handle::Valid(_)) && out == Out::Valid;
             expect!(s, Some(if ok { DTL_SUCCESS } else { DTL_ERROR_INVALID_ARGUMENT }), "vector accessor {op}");
@@ -669,12 +669,12 @@ fn step(st: &mut State, inp: &mut Input) -> Option<()> {
                 assert_eq!(storage, [u64::MAX; 4], "a failed accessor wrote its output");
             }
         }
-        // dtl_vector_local_data(vec, out), then writes through the pointer
+        // dtl_container_local_data(vec, out), then writes through the pointer
         15 => {
             let ((h, which), out, seed) = (st.handle(inp, Kind::Vec)?, Out::draw(inp)?, inp.byte()?);
             let mut storage = [u64::MAX; 4];
             let p = out.ptr::<*mut c_void>(&mut storage);
-            let s = call!(dtl_vector_local_data(h.cast(), p));
+            let s = call!(dtl_container_local_data(h.cast(), p));
             let ok = matches!(which, Handle::Valid(_)) && out == Out::Valid;
             expect!(s, Some(if ok { DTL_SUCCESS } else { DTL_ERROR_INVALID_ARGUMENT }), "local_data");
             if let (true, Handle::Valid(i)) = (ok, which) {
@@ -693,12 +693,12 @@ fn step(st: &mut State, inp: &mut Input) -> Option<()> {
                 }
             }
         }
-        // dtl_vector_fill(vec, value)
+        // dtl_container_fill(vec, value)
         16 => {
             let (h, which) = st.handle(inp, Kind::Vec)?;
             let (null, value) = (inp.byte()? % 8 == 0, inp.array::<9>()?);
             let vp: *const c_void = if null { ptr::null() } else { value.as_ptr().wrapping_add(1).cast() };
-            let s = call!(dtl_vector_fill(h.cast(), vp));
+            let s = call!(dtl_container_fill(h.cast(), vp));
             let ok = matches!(which, Handle::Valid(_)) && !null;
             expect!(s, Some(if ok { DTL_SUCCESS } else { DTL_ERROR_INVALID_ARGUMENT }), "fill");
             if let (true, Handle::Valid(i)) = (ok, which) {
@@ -732,7 +732,7 @@ fn step(st: &mut State, inp: &mut Input) -> Option<()> {
                         );
                         // A failed resize leaves the vector as it was.
                         let mut g = 0u64;
-                        let gs = call!(dtl_vector_global_size(v.cast(), &mut g));
+                        let gs = call!(dtl_container_global_size(v.cast(), &mut g));
                         expect!(gs, Some(DTL_SUCCESS), "global_size after a failed resize");
                         assert_eq!(g, m.size, "a failed resize changed the size");
                         assert!(vector_bytes(v, m) == before, "a failed resize changed the elements");
@@ -750,14 +750,14 @@ fn step(st: &mut State, inp: &mut Input) -> Option<()> {
                 }
             }
         }
-        // dtl_vector_reduce(vec, op, result)
+        // dtl_reduce(vec, op, result)
         18 => {
             let (h, which) = st.handle(inp, Kind::Vec)?;
             let (rop, null, off) = (inp.code()?, inp.byte()? % 8 == 0, usize::from(inp.byte()? % 8));
             let mut storage = [0u64; 4];
             let rp: *mut c_void =
                 if null { ptr::null_mut() } else { storage.as_mut_ptr().cast::<u8>().wrapping_add(off).cast() };
-            let s = call!(dtl_vector_reduce(h.cast(), rop, rp));
+            let s = call!(dtl_reduce(h.cast(), rop, rp));
             let want = match which {
                 Handle::Valid(i) => {
                     let m = st.model(i);

@@ -624,11 +624,11 @@ static void test_bad_handles(dtl_context_t ctx) {
     OK(dtl_vector_create(ctx, DTL_DTYPE_FLOAT64, 10, &v));
     reject_context((dtl_context_t)v, "is a dtl_vector_t, not a dtl_context_t");
     uint64_t g = 0;
-    FAILS_WITH(dtl_vector_global_size((dtl_vector_t)ctx, &g), DTL_ERROR_INVALID_ARGUMENT,
+    FAILS_WITH(dtl_container_global_size((dtl_vector_t)ctx, &g), DTL_ERROR_INVALID_ARGUMENT,
                "is a dtl_context_t, not a dtl_vector_t");
     FAILS(dtl_vector_destroy((dtl_vector_t)ctx), DTL_ERROR_INVALID_ARGUMENT);
     /* Both survive the misuse. */
-    OK(dtl_vector_global_size(v, &g));
+    OK(dtl_container_global_size(v, &g));
     CHECK_EQ_U(g, 10);
     OK(dtl_context_barrier(ctx));
     OK(dtl_vector_destroy(v));

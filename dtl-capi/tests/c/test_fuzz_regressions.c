@@ -16,10 +16,10 @@ static void test_resize_beyond_memory(dtl_context_t ctx) {
         dtl_vector_t v = NULL;
         OK(dtl_vector_create(ctx, dtypes[d], 10, &v));
         uint64_t local = 0, offset = 0;
-        OK(dtl_vector_local_size(v, &local));
-        OK(dtl_vector_local_offset(v, &offset));
+        OK(dtl_container_local_size(v, &local));
+        OK(dtl_container_local_offset(v, &offset));
         void *raw = NULL;
-        OK(dtl_vector_local_data(v, &raw));
+        OK(dtl_container_local_data(v, &raw));
         for (uint64_t i = 0; i < local; i++) {
             if (dtypes[d] == DTL_DTYPE_UINT8)
                 ((uint8_t *)raw)[i] = (uint8_t)(offset + i + 1);
@@ -29,19 +29,19 @@ static void test_resize_beyond_memory(dtl_context_t ctx) {
         for (size_t k = 0; k < sizeof huge / sizeof huge[0]; k++) {
             FAILS_WITH(dtl_vector_resize(v, huge[k]), DTL_ERROR_MEMORY, "cannot allocate");
             uint64_t g = 0;
-            OK(dtl_vector_global_size(v, &g));
+            OK(dtl_container_global_size(v, &g));
             CHECK_EQ_U(g, 10);
         }
         double sum = 0;
         uint64_t isum = 0;
-        OK(dtl_vector_reduce(v, DTL_OP_SUM, dtypes[d] == DTL_DTYPE_UINT8 ? (void *)&isum : (void *)&sum));
+        OK(dtl_reduce(v, DTL_OP_SUM, dtypes[d] == DTL_DTYPE_UINT8 ? (void *)&isum : (void *)&sum));
         if (dtypes[d] == DTL_DTYPE_UINT8)
             CHECK_EQ_U(isum & 0xFF, 55);
         else
             CHECK_NEAR(sum, 55.0, 0);
         /* And it still resizes. */
         OK(dtl_vector_resize(v, 3));
-        OK(dtl_vector_reduce(v, DTL_OP_SUM, dtypes[d] == DTL_DTYPE_UINT8 ? (void *)&isum : (void *)&sum));
+        OK(dtl_reduce(v, DTL_OP_SUM, dtypes[d] == DTL_DTYPE_UINT8 ? (void *)&isum : (void *)&sum));
         if (dtypes[d] == DTL_DTYPE_UINT8)
             CHECK_EQ_U(isum & 0xFF, 6);
         else

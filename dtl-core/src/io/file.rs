@@ -338,7 +338,11 @@ impl File {
     /// Closes the file (`MPI_File_close`), flushing it. Collective.
     pub(crate) fn close(mut self) -> Result<()> {
         let r = self.close_inner();
-        std::mem::forget(self);
+        // Closed, or unusable after a failed close: keep `Drop` from trying
+        // again (a collective call on some ranks only could hang). The
+        // path is freed as usual (forgetting `self` leaked it).
+        // SAFETY: reading an immutable constant of the MPI library.
+        self.fh = unsafe { ffi::RSMPI_FILE_NULL };
         r
     }
 
@@ -346,8 +350,9 @@ impl File {
     /// ranks opened the file and others failed to: closing is collective
     /// and would hang, so the ranks that succeeded keep the handle (a small
     /// leak) instead.
-    pub(crate) fn leak(self) {
-        std::mem::forget(self);
+    pub(crate) fn leak(mut self) {
+        // SAFETY: reading an immutable constant of the MPI library.
+        self.fh = unsafe { ffi::RSMPI_FILE_NULL };
     }
 
     fn close_inner(&mut self) -> Result<()> {
