@@ -112,7 +112,7 @@ fn null_handles_and_outputs_are_rejected() {
             DTL_ERROR_INVALID_ARGUMENT,
             "container is NULL",
         );
-        expect_err(dtl_vector_resize(ptr::null_mut(), 5), DTL_ERROR_INVALID_ARGUMENT, "container is NULL");
+        expect_err(dtl_vector_resize(ptr::null_mut(), 5), DTL_ERROR_INVALID_ARGUMENT, "vec is NULL");
         expect_err(
             dtl_reduce(ptr::null(), DTL_OP_SUM, (&mut y as *mut f64).cast()),
             DTL_ERROR_INVALID_ARGUMENT,
