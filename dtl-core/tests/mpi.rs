@@ -90,6 +90,7 @@ fn all_tests(env: &Environment) -> Suite {
     s.add("policy::tensor_halo_weighted", t_policy_halo);
     s.add("errors::partition_arguments", t_err_partition_args);
     s.add("errors::partition_mismatch", t_err_partition_mismatch);
+    s.add("containers::from_layout", t_from_layout);
     s
 }
 
@@ -2011,4 +2012,34 @@ fn t_err_partition_mismatch(ctx: &Context) {
         "tensor scatter_from_with invalid on one rank"
     );
     check_eq!(ctx.allreduce_scalar(1i32, ReduceOp::Sum).unwrap(), p as i32, "after the errors");
+}
+
+/// `from_layout` adopts each rank's part of any layout without moving data,
+/// for vectors, arrays and tensors, and rejects a wrong part on every rank.
+fn t_from_layout(ctx: &Context) {
+    let size = ctx.size();
+    for n in [0usize, 1, 7, 100] {
+        for spec in [PartitionSpec::Block, PartitionSpec::Cyclic, PartitionSpec::BlockCyclic(3)] {
+            let g: Vec<i64> = (0..n as i64).map(|i| i * i - 5).collect();
+            let src = DistributedVector::from_global_with(ctx, &g, &spec).unwrap();
+            let v = DistributedVector::from_layout(ctx, src.partition().clone(), src.local().to_vec()).unwrap();
+            check_eq!(v.gather_all().unwrap(), g, "vector from_layout {spec:?} n={n}");
+            let a = DistributedArray::from_layout(ctx, src.partition().clone(), src.local().to_vec()).unwrap();
+            check_eq!(a.gather_all().unwrap(), g, "array from_layout {spec:?} n={n}");
+            let mut short = src.local().to_vec();
+            if ctx.rank() == size - 1 {
+                short.push(1);
+            }
+            let r = DistributedVector::from_layout(ctx, src.partition().clone(), short);
+            check_err_same!(ctx, r, Error::InvalidArgument(_), "wrong local length on the last rank");
+        }
+    }
+    for axis in [0, 1] {
+        let t = DistributedTensor::<f32>::with_layout(ctx, &[5, 4], 2.5, axis, &PartitionSpec::Cyclic).unwrap();
+        let u = DistributedTensor::from_layout(ctx, &[5, 4], axis, t.partition().clone(), t.local().to_vec()).unwrap();
+        check_eq!(u.local_shape(), t.local_shape(), "tensor from_layout axis {axis}");
+        check_eq!(u.gather_all().unwrap(), t.gather_all().unwrap(), "tensor from_layout gathered, axis {axis}");
+        let r = DistributedTensor::from_layout(ctx, &[5, 4], 2, t.partition().clone(), t.local().to_vec());
+        check_err_same!(ctx, r, Error::InvalidArgument(_), "tensor axis out of range");
+    }
 }

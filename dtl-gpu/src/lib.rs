@@ -1,13 +1,21 @@
 //! # dtl-gpu — GPU placement for dtl
 //!
-//! This release holds runtime detection only: whether a CUDA driver with at
-//! least one device, NVRTC and NCCL can be loaded. cudarc is built with
-//! dynamic loading, so dtl builds and runs on machines without CUDA; every
-//! probe here checks that the shared library can be opened *before* calling
-//! into it (cudarc panics on first use of a missing library), and turns
-//! absence into `false` or a [`dtl_core::Error::Backend`] saying why.
-//!
-//! None of these calls communicates; results are computed once per process.
+//! * Runtime detection ([`has_cuda`], [`has_nccl`], [`has_nvrtc`],
+//!   [`cuda_status`]): cudarc is built with dynamic loading, so dtl builds
+//!   and runs on machines without CUDA; every probe checks that the shared
+//!   library can be opened *before* calling into it (cudarc panics on first
+//!   use of a missing library), and turns absence into `false` or a
+//!   [`dtl_core::Error::Backend`] saying why. None of the probes
+//!   communicates; results are computed once per process.
+//! * [`device`]: one shared [`Gpu`] (context, stream, kernels) per device.
+//! * [`buffer`]: [`DeviceBuffer`], a rank's local part in device or unified
+//!   memory, with host↔device copies.
+//! * [`kernels`]: the NVRTC-compiled kernels (fill, built-in transforms,
+//!   reductions, scans, sort).
+//! * [`container`]: [`DeviceContainer`], distributed vectors/arrays/tensors
+//!   on GPUs with the device algorithms.
+//! * [`nccl`]: NCCL communicators and the collectives on device buffers
+//!   (NCCL, or MPI with host staging).
 //!
 //! ```
 //! // Never panics, with or without a GPU:
@@ -17,6 +25,18 @@
 #![deny(missing_docs)]
 
 use std::sync::OnceLock;
+
+pub mod buffer;
+pub mod container;
+pub mod device;
+pub mod kernels;
+pub mod nccl;
+
+pub use buffer::DeviceBuffer;
+pub use container::{resolve_placement, DeviceContainer};
+pub use device::{gpu, Gpu, GpuElement};
+pub use kernels::UnaryOp;
+pub use nccl::{DeviceComm, NcclComm, NcclMode, NcclOp};
 
 use cudarc::driver::sys as cu;
 

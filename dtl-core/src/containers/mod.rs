@@ -79,6 +79,26 @@ macro_rules! one_d_constructors {
             ) -> $crate::error::Result<Self> {
                 $crate::containers::Distributed1D::from_global_slice(ctx, global, spec).map(Self)
             }
+            /// Builds from this rank's part `local` of a container laid out
+            /// by `layout` (e.g. the parts of a device container copied
+            /// back to the host): `local` must hold `layout.local_size(rank)`
+            /// elements in ascending global order. No data moves. Collective:
+            /// every rank passes the same layout (checked with one
+            /// `MPI_Allreduce` unless checks are off).
+            ///
+            /// # Errors
+            /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) on every
+            /// rank if some rank's `local` has the wrong length or the layout
+            /// is for another number of ranks;
+            /// [`Error::Mismatch`](crate::Error::Mismatch) if ranks pass
+            /// different layouts.
+            pub fn from_layout(
+                ctx: &$crate::context::Context,
+                layout: $crate::partition::Layout,
+                local: Vec<T>,
+            ) -> $crate::error::Result<Self> {
+                $crate::containers::Distributed1D::from_layout_parts(ctx, layout, local).map(Self)
+            }
             /// Distributes `data` from `root` by blocks; other ranks' `data`
             /// is ignored. Collective.
             pub fn scatter_from(

@@ -219,6 +219,53 @@ impl<T: Element> DistributedTensor<T> {
         Self::assemble(ctx, shape, axis, part, local)
     }
 
+    /// Adopts `local` as this rank's C-order block of a tensor of global
+    /// `shape` split along `axis` by `layout` (a layout of `shape[axis]`
+    /// indices over the context's ranks; e.g. the parts of a device tensor
+    /// copied back to the host). No data moves. Collective: every rank
+    /// passes the same shape, axis and layout (one `MPI_Allreduce` unless
+    /// checks are off).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] on every rank for an axis out of range,
+    /// a layout of the wrong length or rank count, or a `local` of the
+    /// wrong length on some rank; [`Error::Mismatch`] if ranks disagree.
+    pub fn from_layout(ctx: &Context, shape: &[usize], axis: usize, layout: Layout, local: Vec<T>) -> Result<Self> {
+        let bad = if axis >= shape.len().max(1) {
+            Some(format!("axis must be in 0..{} for a {}-d shape, got {axis}", shape.len().max(1), shape.len()))
+        } else if shape.is_empty() {
+            Some("shape must have at least one dimension".to_string())
+        } else if layout.global_size() != shape[axis] || layout.num_ranks() != ctx.size() {
+            Some(format!(
+                "the layout covers {} indices over {} ranks; shape[{axis}] is {} over {} ranks",
+                layout.global_size(),
+                layout.num_ranks(),
+                shape[axis],
+                ctx.size()
+            ))
+        } else {
+            let others: usize = shape.iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &e)| e).product();
+            let want = layout.local_size(ctx.rank()) * others;
+            (local.len() != want)
+                .then(|| format!("rank {} passed {} local elements, its block holds {want}", ctx.rank(), local.len()))
+        };
+        let sig = layout.spec().signature();
+        let dims = shape.iter().fold(shape.len() as i64, |h, &e| h.wrapping_mul(1_000_003).wrapping_add(e as i64));
+        ctx.agree_or_reject(
+            "DistributedTensor::from_layout",
+            &[
+                ("shape", dims),
+                ("axis", axis as i64),
+                ("dtype", T::DTYPE as i64),
+                ("partition", sig[0]),
+                ("partition parameter", sig[1]),
+                ("weights", sig[2]),
+            ],
+            bad.map(|m| Error::InvalidArgument(format!("DistributedTensor::from_layout: {m}"))),
+        )?;
+        Self::assemble(ctx, shape.to_vec(), axis, layout, local)
+    }
+
     /// Assembles a tensor from consistent parts (`data`: this rank's C-order
     /// block of `shape` split along `axis` by `part`). Not collective.
     fn assemble(ctx: &Context, shape: Vec<usize>, axis: usize, part: Layout, data: Vec<T>) -> Result<Self> {

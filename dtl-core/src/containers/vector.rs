@@ -151,6 +151,40 @@ impl<T: Element> Distributed1D<T> {
         Distributed1D::assemble(ctx, part, local)
     }
 
+    /// Adopts `local` as this rank's part of a container laid out by
+    /// `layout` (see `from_layout` on the 1-D containers). Collective.
+    pub(crate) fn from_layout_parts(ctx: &Context, layout: Layout, local: Vec<T>) -> Result<Self> {
+        let sig = layout.spec().signature();
+        let want = layout.local_size(ctx.rank());
+        let bad = if layout.num_ranks() != ctx.size() {
+            Some(Error::InvalidArgument(format!(
+                "from_layout: the layout is for {} ranks, the context has {}",
+                layout.num_ranks(),
+                ctx.size()
+            )))
+        } else if local.len() != want {
+            Some(Error::InvalidArgument(format!(
+                "from_layout: rank {} passed {} local elements, its part of the layout holds {want}",
+                ctx.rank(),
+                local.len()
+            )))
+        } else {
+            None
+        };
+        ctx.agree_or_reject(
+            "from_layout",
+            &[
+                ("global size", layout.global_size() as i64),
+                ("dtype", T::DTYPE as i64),
+                ("partition", sig[0]),
+                ("partition parameter", sig[1]),
+                ("weights", sig[2]),
+            ],
+            bad,
+        )?;
+        Distributed1D::assemble(ctx, layout, local)
+    }
+
     /// The context the container lives on.
     pub fn context(&self) -> &Context {
         &self.ctx
