@@ -165,8 +165,9 @@ fn weights_arg(w: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Weights>> {
 }
 
 /// Parses the `partition=`, `block_size=`, `weights=` and `placement=`
-/// keywords into a partition spec (placements other than HOST are not
-/// available in this build).
+/// keywords into a partition spec. `PLACEMENT_DEVICE_PREFERRED` resolves
+/// to the host without CUDA; device and unified placements are refused
+/// (without CUDA: "not available"; with CUDA: not yet from Python).
 fn spec_arg_local(
     partition: i64,
     placement: i64,
@@ -180,7 +181,17 @@ fn spec_arg_local(
         Some(b) => Some(b as usize),
     };
     let spec = PartitionSpec::from_kind(kind, bs, weights_arg(weights)?).py()?;
-    Placement::from_code(placement).and_then(|p| p.ensure_available(&dtl_gpu::cuda_status())).py()?;
+    let p = Placement::from_code(placement).py()?;
+    match dtl_gpu::resolve_placement(p).py()? {
+        Placement::Host => {}
+        other => {
+            return Err(to_py(dtl_core::Error::NotSupported(format!(
+                "PLACEMENT_{} containers are not available from Python in this release (the Rust API \
+                 dtl_gpu::DeviceContainer has them); use PLACEMENT_HOST or PLACEMENT_DEVICE_PREFERRED",
+                other.name()
+            ))))
+        }
+    }
     Ok(spec)
 }
 

@@ -87,7 +87,7 @@ impl PyEnvironment {
     /// Not collective.
     fn make_cpu_context(&self) -> PyResult<PyContext> {
         let _ = self.env()?;
-        Ok(PyContext { ctx: Context::self_only().py()? })
+        Ok(Context::self_only().py()?.into())
     }
 
     /// ``True``: MPI is dtl's engine and always compiled in.
@@ -157,6 +157,15 @@ impl PyEnvironment {
 #[pyclass(name = "Context", module = "dtl", frozen, weakref)]
 pub struct PyContext {
     pub ctx: Context,
+    /// The NCCL communicator of a context made by ``with_nccl`` /
+    /// ``split_nccl``.
+    pub nccl: Option<std::sync::Arc<dtl_gpu::NcclComm>>,
+}
+
+impl From<Context> for PyContext {
+    fn from(ctx: Context) -> Self {
+        PyContext { ctx, nccl: None }
+    }
 }
 
 impl PyContext {
@@ -166,7 +175,7 @@ impl PyContext {
             Some(-1) | None => ctx,
             Some(d) => return Err(invalid(format!("device_id must be >= 0 (or -1/None for CPU only), got {d}"))),
         };
-        Ok(PyContext { ctx })
+        Ok(ctx.into())
     }
 }
 
@@ -251,15 +260,74 @@ impl PyContext {
     fn has_cuda(&self) -> bool {
         self.ctx.device_id().is_some() && dtl_gpu::has_cuda()
     }
-    /// ``False`` until NCCL support lands.
+    /// ``True`` if this context carries an NCCL communicator (made by
+    /// ``with_nccl`` or ``split_nccl``).
     #[getter]
     fn has_nccl(&self) -> bool {
-        false
+        self.nccl.is_some()
     }
-    /// ``DTL_NCCL_MODE_*``, or ``-1`` without NCCL.
+    /// ``DTL_NCCL_MODE_*`` of the NCCL communicator, or ``-1`` without one.
     #[getter]
     fn nccl_mode(&self) -> i32 {
-        -1
+        self.nccl.as_ref().map(|c| c.mode() as i32).unwrap_or(-1)
+    }
+    /// ``True`` if this context has NCCL and NCCL runs ``op`` (a
+    /// ``DTL_NCCL_OP_*`` code) itself. Not collective. Raises
+    /// ``InvalidArgumentError`` for a bad code.
+    fn nccl_supports_native(&self, op: i64) -> PyResult<bool> {
+        let op = dtl_gpu::NcclOp::from_code(op).py()?;
+        Ok(self.nccl.is_some() && dtl_gpu::nccl::supports_native(op))
+    }
+    /// ``True`` if this context has NCCL and ``op`` runs in hybrid mode
+    /// (NCCL, or MPI with host staging for what NCCL lacks). Not
+    /// collective. Raises ``InvalidArgumentError`` for a bad code.
+    fn nccl_supports_hybrid(&self, op: i64) -> PyResult<bool> {
+        let op = dtl_gpu::NcclOp::from_code(op).py()?;
+        Ok(self.nccl.is_some() && dtl_gpu::nccl::supports_hybrid(op))
+    }
+    /// A context over the same ranks with an NCCL communicator on GPU
+    /// ``device_id`` (``None``: the context's device, else this rank's rank
+    /// on the node modulo the GPUs). ``mode`` is ``DTL_NCCL_MODE_HYBRID_PARITY``
+    /// (default: what NCCL lacks runs through MPI with host staging) or
+    /// ``DTL_NCCL_MODE_NATIVE_ONLY``. Collective: ``ncclGetUniqueId`` on rank
+    /// 0, ``MPI_Bcast`` of the id, ``MPI_Barrier``, ``ncclCommInitRank``.
+    ///
+    /// Raises ``BackendError`` without CUDA or NCCL (on every rank),
+    /// ``InvalidArgumentError`` for a bad mode or device id.
+    #[pyo3(signature = (device_id=None, mode=1))]
+    fn with_nccl(&self, py: Python<'_>, device_id: Option<i32>, mode: i64) -> PyResult<PyContext> {
+        let m = dtl_gpu::NcclMode::from_code(mode);
+        let bad = m.as_ref().err().cloned();
+        self.ctx.agree_or_reject("with_nccl", &[], bad).py()?;
+        let m = m.py()?;
+        let ctx = match device_id {
+            Some(d) => self.ctx.with_device(d).py()?,
+            None => self.ctx.clone(),
+        };
+        let comm = py.detach(|| dtl_gpu::NcclComm::new(&ctx, device_id, m)).py()?;
+        let ctx = ctx.with_device(comm.gpu().ordinal() as i32).py()?;
+        Ok(PyContext { ctx, nccl: Some(std::sync::Arc::new(comm)) })
+    }
+    /// Splits like ``split(color, key)`` and gives each sub-context its own
+    /// NCCL communicator (see ``with_nccl``); ``None`` on ranks with
+    /// ``color=None``. Collective.
+    ///
+    /// Raises as ``split`` and ``with_nccl``.
+    #[pyo3(signature = (color, key=0, device_id=None, mode=1))]
+    fn split_nccl(
+        &self,
+        py: Python<'_>,
+        color: Option<i32>,
+        key: i32,
+        device_id: Option<i32>,
+        mode: i64,
+    ) -> PyResult<Option<PyContext>> {
+        let m = dtl_gpu::NcclMode::from_code(mode);
+        self.ctx.agree_or_reject("split_nccl", &[], m.as_ref().err().cloned()).py()?;
+        match py.detach(|| self.ctx.split(color, key)).py()? {
+            None => Ok(None),
+            Some(sub) => Ok(Some(PyContext::from(sub).with_nccl(py, device_id, mode)?)),
+        }
     }
     /// Whether collectives check that ranks agree on their arguments (on by
     /// default; one small ``MPI_Allreduce`` per call). Settable.
@@ -284,7 +352,7 @@ impl PyContext {
     /// A new context with a duplicated communicator (``MPI_Comm_dup``).
     /// Collective.
     fn dup(&self, py: Python<'_>) -> PyResult<PyContext> {
-        Ok(PyContext { ctx: py.detach(|| self.ctx.dup()).py()? })
+        Ok(py.detach(|| self.ctx.dup()).py()?.into())
     }
     /// Splits into sub-contexts by ``color``, ranked by ``key`` then rank
     /// (``MPI_Comm_split``). ``color=None`` (``MPI_UNDEFINED``) returns
@@ -294,12 +362,12 @@ impl PyContext {
     #[pyo3(signature = (color, key=0))]
     fn split(&self, py: Python<'_>, color: Option<i32>, key: i32) -> PyResult<Option<PyContext>> {
         let r = py.detach(|| self.ctx.split(color, key)).py()?;
-        Ok(r.map(|ctx| PyContext { ctx }))
+        Ok(r.map(PyContext::from))
     }
     /// A copy of this context bound to GPU ``device_id``; shares the
     /// communicator (not collective, no MPI call).
     fn with_cuda(&self, device_id: i32) -> PyResult<PyContext> {
-        Ok(PyContext { ctx: self.ctx.with_device(device_id).py()? })
+        Ok(PyContext { ctx: self.ctx.with_device(device_id).py()?, nccl: self.nccl.clone() })
     }
 
     /// For ``dtl.async_*``: the context of this communicator's async lane
@@ -308,7 +376,7 @@ impl PyContext {
     /// context's device and collective-check setting. The collective async
     /// jobs run on it, one at a time, in submission order.
     fn _async_context(&self, py: Python<'_>) -> PyResult<PyContext> {
-        Ok(PyContext { ctx: py.detach(|| self.ctx.async_context()).py()? })
+        Ok(py.detach(|| self.ctx.async_context()).py()?.into())
     }
     /// An identifier of the communicator, equal for contexts that share it
     /// (``with_cuda`` copies); ``dtl`` keys its async executors by it.

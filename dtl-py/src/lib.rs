@@ -42,13 +42,37 @@ fn wtime() -> f64 {
     dtl_core::Environment::wtime()
 }
 
-/// `True` if containers can be placed with placement policy `p` in this
-/// build and on this machine (`PLACEMENT_HOST` always). Raises
-/// `InvalidArgumentError` for a value outside the `PLACEMENT_*` constants.
+/// `True` if placement policy `p` can be used on this machine:
+/// `PLACEMENT_HOST` and `PLACEMENT_DEVICE_PREFERRED` (which falls back to
+/// the host) always, `PLACEMENT_DEVICE` and `PLACEMENT_UNIFIED` when a
+/// CUDA device is usable. Not collective. Raises `InvalidArgumentError` for
+/// a value outside the `PLACEMENT_*` constants.
 #[pyfunction]
 fn placement_available(p: i64) -> PyResult<bool> {
     let p = errors::IntoPy::py(dtl_core::Placement::from_code(p))?;
-    Ok(p.ensure_available("").is_ok())
+    Ok(dtl_gpu::resolve_placement(p).is_ok())
+}
+
+/// `True` if NCCL can be used: the NCCL library (`libnccl.so.2`) loads and
+/// a CUDA device is usable (never raises). Not collective.
+#[pyfunction]
+fn has_nccl() -> bool {
+    dtl_gpu::nccl::nccl_available()
+}
+
+/// `True` if NCCL runs the collective `op` (a ``DTL_NCCL_OP_*`` code)
+/// itself. Not collective. Raises `InvalidArgumentError` for a bad code.
+#[pyfunction]
+fn nccl_supports_native(op: i64) -> PyResult<bool> {
+    Ok(dtl_gpu::nccl::supports_native(errors::IntoPy::py(dtl_gpu::NcclOp::from_code(op))?))
+}
+
+/// `True` if `op` (a ``DTL_NCCL_OP_*`` code) is available in
+/// ``DTL_NCCL_MODE_HYBRID_PARITY`` (natively or through MPI with host
+/// staging). Not collective. Raises `InvalidArgumentError` for a bad code.
+#[pyfunction]
+fn nccl_supports_hybrid(op: i64) -> PyResult<bool> {
+    Ok(dtl_gpu::nccl::supports_hybrid(errors::IntoPy::py(dtl_gpu::NcclOp::from_code(op))?))
 }
 
 /// The symbolic name of a numeric status code.
@@ -66,6 +90,12 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(status_name, m)?)?;
     m.add_function(wrap_pyfunction!(wtime, m)?)?;
     m.add_function(wrap_pyfunction!(placement_available, m)?)?;
+    m.add_function(wrap_pyfunction!(has_nccl, m)?)?;
+    m.add_function(wrap_pyfunction!(nccl_supports_native, m)?)?;
+    m.add_function(wrap_pyfunction!(nccl_supports_hybrid, m)?)?;
+    for op in dtl_gpu::NcclOp::ALL {
+        m.add(format!("DTL_NCCL_OP_{}", op.name()).as_str(), op as i32)?;
+    }
     m.add_function(wrap_pyfunction!(context::_finalize, m)?)?;
     m.add_function(wrap_pyfunction!(context::_async_threads, m)?)?;
     m.add_class::<context::PyEnvironment>()?;

@@ -102,6 +102,9 @@ from ._dtl import (
     cuda_status,
     has_cuda,
     has_mpi,
+    has_nccl,
+    nccl_supports_hybrid,
+    nccl_supports_native,
     placement_available,
     status_name,
     wtime,
@@ -167,6 +170,23 @@ PLACEMENT_DEVICE_PREFERRED = PlacementPolicy.DEVICE_PREFERRED
 
 DTL_NCCL_MODE_NATIVE_ONLY = 0
 DTL_NCCL_MODE_HYBRID_PARITY = 1
+# DTL_NCCL_OP_*: the collectives, for Context.nccl_supports_native/_hybrid
+# (values defined by the extension, dtl_gpu::NcclOp).
+DTL_NCCL_OP_ALLREDUCE: int = _dtl.DTL_NCCL_OP_ALLREDUCE
+DTL_NCCL_OP_BROADCAST: int = _dtl.DTL_NCCL_OP_BROADCAST
+DTL_NCCL_OP_REDUCE: int = _dtl.DTL_NCCL_OP_REDUCE
+DTL_NCCL_OP_ALLGATHER: int = _dtl.DTL_NCCL_OP_ALLGATHER
+DTL_NCCL_OP_REDUCE_SCATTER: int = _dtl.DTL_NCCL_OP_REDUCE_SCATTER
+DTL_NCCL_OP_SEND: int = _dtl.DTL_NCCL_OP_SEND
+DTL_NCCL_OP_RECV: int = _dtl.DTL_NCCL_OP_RECV
+DTL_NCCL_OP_BARRIER: int = _dtl.DTL_NCCL_OP_BARRIER
+DTL_NCCL_OP_GATHER: int = _dtl.DTL_NCCL_OP_GATHER
+DTL_NCCL_OP_SCATTER: int = _dtl.DTL_NCCL_OP_SCATTER
+DTL_NCCL_OP_ALLTOALL: int = _dtl.DTL_NCCL_OP_ALLTOALL
+DTL_NCCL_OP_VCOLLECTIVES: int = _dtl.DTL_NCCL_OP_VCOLLECTIVES
+DTL_NCCL_OP_SCAN: int = _dtl.DTL_NCCL_OP_SCAN
+DTL_NCCL_OP_EXSCAN: int = _dtl.DTL_NCCL_OP_EXSCAN
+DTL_NCCL_OP_LOGICAL_REDUCE: int = _dtl.DTL_NCCL_OP_LOGICAL_REDUCE
 
 # MPI stays up for the whole interpreter; finalise it at exit if dtl (not
 # mpi4py or the host program) initialised it.
@@ -266,6 +286,24 @@ __all__ = [
     "PLACEMENT_DEVICE_PREFERRED",
     "DTL_NCCL_MODE_NATIVE_ONLY",
     "DTL_NCCL_MODE_HYBRID_PARITY",
+    "DTL_NCCL_OP_ALLREDUCE",
+    "DTL_NCCL_OP_BROADCAST",
+    "DTL_NCCL_OP_REDUCE",
+    "DTL_NCCL_OP_ALLGATHER",
+    "DTL_NCCL_OP_REDUCE_SCATTER",
+    "DTL_NCCL_OP_SEND",
+    "DTL_NCCL_OP_RECV",
+    "DTL_NCCL_OP_BARRIER",
+    "DTL_NCCL_OP_GATHER",
+    "DTL_NCCL_OP_SCATTER",
+    "DTL_NCCL_OP_ALLTOALL",
+    "DTL_NCCL_OP_VCOLLECTIVES",
+    "DTL_NCCL_OP_SCAN",
+    "DTL_NCCL_OP_EXSCAN",
+    "DTL_NCCL_OP_LOGICAL_REDUCE",
+    "has_nccl",
+    "nccl_supports_native",
+    "nccl_supports_hybrid",
     "has_mpi",
     "has_cuda",
     "cuda_status",
