@@ -130,13 +130,20 @@ test-lint:
 test-rust:
 	$(CARGO) test --release --workspace --exclude dtl-py
 
-# The multi-rank Rust suites (dtl-core/tests/mpi*.rs) under mpirun at every np.
+# The multi-rank Rust suites (dtl-core/tests/mpi*.rs, dtl-gpu/tests/mpi*.rs)
+# under mpirun at every np.
 RUST_MPI_SUITES := mpi mpi_access mpi_map mpi_io mpi_algo mpi_sort mpi_halo mpi_async mpi_rma
+GPU_MPI_SUITES := mpi_topology
 test-rust-mpi:
-	$(CARGO) build --release -p dtl-core --tests
+	$(CARGO) build --release -p dtl-core -p dtl-gpu --tests
 	for np in $(NPS); do for suite in $(RUST_MPI_SUITES); do \
 	  echo "== dtl-core MPI suite $$suite, np=$$np"; \
 	  $(CARGO) test --release -p dtl-core --test $$suite \
+	    --config "target.'cfg(all())'.runner=['timeout','-k','10','$(MPI_TIMEOUT)','mpirun','-np','$$np']"; \
+	done; done
+	for np in $(NPS); do for suite in $(GPU_MPI_SUITES); do \
+	  echo "== dtl-gpu MPI suite $$suite, np=$$np"; \
+	  $(CARGO) test --release -p dtl-gpu --test $$suite \
 	    --config "target.'cfg(all())'.runner=['timeout','-k','10','$(MPI_TIMEOUT)','mpirun','-np','$$np']"; \
 	done; done
 

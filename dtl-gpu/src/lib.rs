@@ -1,13 +1,17 @@
 //! # dtl-gpu — GPU placement for dtl
 //!
-//! This release holds runtime detection only: whether a CUDA driver with at
-//! least one device, NVRTC and NCCL can be loaded. cudarc is built with
+//! Runtime detection: whether a CUDA driver with at least one device, NVRTC
+//! and NCCL can be loaded. cudarc is built with
 //! dynamic loading, so dtl builds and runs on machines without CUDA; every
 //! probe here checks that the shared library can be opened *before* calling
 //! into it (cudarc panics on first use of a missing library), and turns
 //! absence into `false` or a [`dtl_core::Error::Backend`] saying why.
 //!
 //! None of these calls communicates; results are computed once per process.
+//!
+//! [`topology`] maps the ranks of a context to nodes, CPUs and GPUs
+//! ([`Topology`], collective): the default rank→GPU mapping
+//! ([`auto_device`]), CPU binding and an mpibind-style mapping print.
 //!
 //! ```
 //! // Never panics, with or without a GPU:
@@ -17,6 +21,9 @@
 #![deny(missing_docs)]
 
 use std::sync::OnceLock;
+
+pub mod topology;
+pub use topology::{auto_device, with_auto_device, Topology};
 
 use cudarc::driver::sys as cu;
 
