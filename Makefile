@@ -130,10 +130,11 @@ test-lint:
 test-rust:
 	$(CARGO) test --release --workspace --exclude dtl-py
 
-# The multi-rank Rust suites (dtl-core/tests/mpi*.rs) under mpirun at every np.
+# The multi-rank Rust suites (dtl-core/tests/mpi*.rs, dtl-gpu/tests/mpi*.rs)
+# under mpirun at every np.
 RUST_MPI_SUITES := mpi mpi_access mpi_map mpi_io mpi_algo mpi_sort mpi_halo mpi_async mpi_rma
-# dtl-gpu's multi-rank suites (without a GPU they check the clean failures).
-GPU_MPI_SUITES := mpi_device
+# dtl-gpu's multi-rank suites (without a GPU, mpi_device checks the clean failures).
+GPU_MPI_SUITES := mpi_device mpi_topology
 test-rust-mpi:
 	$(CARGO) build --release -p dtl-core -p dtl-gpu --tests
 	for np in $(NPS); do for suite in $(RUST_MPI_SUITES); do \

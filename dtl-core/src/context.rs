@@ -289,6 +289,21 @@ impl Context {
         }
     }
 
+    /// The context of the ranks of this context that share memory with this
+    /// rank — in practice, the ranks on this node — ranked in this context's
+    /// rank order (`MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)` with key =
+    /// rank). Keeps this context's device and collective-check setting.
+    /// Collective. See [`crate::topology::NodeMap`] for the node numbering
+    /// built on it.
+    pub fn split_shared(&self) -> Result<Context> {
+        let key = i32::try_from(self.rank())
+            .map_err(|_| Error::Internal(format!("rank {} does not fit an MPI int", self.rank())))?;
+        let comm = self.comm().split_shared(key);
+        let ctx = Context::from_comm(comm, MpiHold::acquire()?, self.inner.device_id);
+        ctx.set_collective_checks(self.collective_checks());
+        Ok(ctx)
+    }
+
     /// Turns the cross-rank agreement checks of collectives on or off for
     /// this context and its clones (on by default). Each check is one small
     /// `MPI_Allreduce`; turning them off trades safety (a mismatched call may

@@ -43,6 +43,7 @@ pub mod partition;
 pub mod placement;
 pub mod raw;
 pub mod rma;
+pub mod topology;
 
 pub use algorithms::halo::{Boundary, HaloSpec};
 pub use algorithms::{async_for_each, async_reduce, async_sort, async_transform, when_all, when_any, Future};

@@ -17,6 +17,10 @@
 //! * [`nccl`]: NCCL communicators and the collectives on device buffers
 //!   (NCCL, or MPI with host staging).
 //!
+//! [`topology`] maps the ranks of a context to nodes, CPUs and GPUs
+//! ([`Topology`], collective): the default rank→GPU mapping
+//! ([`auto_device`]), CPU binding and an mpibind-style mapping print.
+//!
 //! ```
 //! // Never panics, with or without a GPU:
 //! let yes = dtl_gpu::has_cuda();
@@ -37,6 +41,9 @@ pub use container::{resolve_placement, DeviceContainer};
 pub use device::{gpu, Gpu, GpuElement};
 pub use kernels::UnaryOp;
 pub use nccl::{DeviceComm, NcclComm, NcclMode, NcclOp};
+pub mod topology;
+
+pub use topology::{auto_device, with_auto_device, Topology};
 
 use cudarc::driver::sys as cu;
 

@@ -75,12 +75,14 @@ impl PyEnvironment {
     }
 
     /// A :class:`Context` over all ranks (``MPI_Comm_dup(MPI_COMM_WORLD)``).
-    /// ``device_id`` selects a GPU for device placement. Collective.
+    /// ``device_id`` selects a GPU for device placement: an int ``>= 0``,
+    /// ``-1``/``None`` for CPU only, or ``"auto"`` for the default rank→GPU
+    /// mapping (see :class:`Context`). Collective.
     #[pyo3(signature = (device_id=None))]
-    fn make_world_context(&self, py: Python<'_>, device_id: Option<i32>) -> PyResult<PyContext> {
+    fn make_world_context(&self, py: Python<'_>, device_id: Option<Bound<'_, PyAny>>) -> PyResult<PyContext> {
         let _ = self.env()?;
         let ctx = py.detach(Context::world).py()?;
-        PyContext::with_device(ctx, device_id)
+        PyContext::with_device(py, ctx, device_id.as_ref())
     }
 
     /// A single-process :class:`Context` (``MPI_COMM_SELF``): rank 0 of 1.
@@ -152,8 +154,14 @@ impl PyEnvironment {
 ///
 /// ``Context()`` spans ``MPI_COMM_WORLD``; ``Context(comm=c)`` spans any
 /// mpi4py intra-communicator ``c`` (dtl duplicates it and never frees it).
-/// ``device_id`` selects a GPU for device placement. Creation is collective
-/// over the communicator. Usable as a context manager.
+/// ``device_id`` selects a GPU for device placement: an int ``>= 0``,
+/// ``-1``/``None`` for CPU only, or ``"auto"`` for the default rank→GPU
+/// mapping — local rank ``% num_gpus`` on each node (see
+/// :class:`Topology`), CPU only (``-1``) on a node without a GPU. Any other
+/// value raises ``InvalidArgumentError``. Creation is collective over the
+/// communicator (``MPI_Comm_dup``; with ``"auto"`` also
+/// ``MPI_Comm_split_type`` and ``MPI_Allgather``: every rank must pass
+/// ``"auto"`` then). Usable as a context manager.
 #[pyclass(name = "Context", module = "dtl", frozen, weakref)]
 pub struct PyContext {
     pub ctx: Context,
@@ -168,12 +176,47 @@ impl From<Context> for PyContext {
     }
 }
 
+const DEVICE_IDS: &str = "an int >= 0, -1 or None (CPU only), or \"auto\" (the default rank->GPU mapping)";
+
 impl PyContext {
-    fn with_device(ctx: Context, device_id: Option<i32>) -> PyResult<Self> {
-        let ctx = match device_id {
-            Some(d) if d >= 0 => ctx.with_device(d).py()?,
-            Some(-1) | None => ctx,
-            Some(d) => return Err(invalid(format!("device_id must be >= 0 (or -1/None for CPU only), got {d}"))),
+    /// Applies a ``device_id=`` argument to the freshly made `ctx`. A string
+    /// takes part in the `"auto"` collective (`MPI_Comm_split_type`,
+    /// `MPI_Allgather`) before it is checked, so one rank's typo raises there
+    /// instead of hanging the ranks that passed `"auto"`.
+    fn with_device(py: Python<'_>, ctx: Context, device_id: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let d = match device_id {
+            None => None,
+            Some(obj) if obj.is_none() => None,
+            Some(obj) => {
+                if let Ok(s) = obj.extract::<String>() {
+                    let auto = py.detach(|| dtl_gpu::auto_device(&ctx)).py()?;
+                    if s != "auto" {
+                        return Err(invalid(format!("device_id must be {DEVICE_IDS}, got {s:?}")));
+                    }
+                    // No device on this node: a CPU-only context, not an error.
+                    auto
+                } else {
+                    match obj.extract::<i64>() {
+                        Ok(-1) => None,
+                        Ok(d) if d >= 0 => Some(
+                            i32::try_from(d)
+                                .map_err(|_| invalid(format!("device_id must be {DEVICE_IDS}, got {d}")))?,
+                        ),
+                        Ok(d) => return Err(invalid(format!("device_id must be {DEVICE_IDS}, got {d}"))),
+                        Err(_) => {
+                            return Err(invalid(format!(
+                                "device_id must be {DEVICE_IDS}, got {} of type {}",
+                                obj.repr()?,
+                                obj.get_type().name()?
+                            )))
+                        }
+                    }
+                }
+            }
+        };
+        let ctx = match d {
+            Some(d) => ctx.with_device(d).py()?,
+            None => ctx,
         };
         Ok(ctx.into())
     }
@@ -183,7 +226,7 @@ impl PyContext {
 impl PyContext {
     #[new]
     #[pyo3(signature = (comm=None, device_id=None))]
-    fn new(py: Python<'_>, comm: Option<Bound<'_, PyAny>>, device_id: Option<i32>) -> PyResult<Self> {
+    fn new(py: Python<'_>, comm: Option<Bound<'_, PyAny>>, device_id: Option<Bound<'_, PyAny>>) -> PyResult<Self> {
         ensure_mpi()?;
         let ctx = match comm {
             None => py.detach(Context::world).py()?,
@@ -217,7 +260,7 @@ impl PyContext {
                 unsafe { Context::from_raw(raw) }.py()?
             }
         };
-        PyContext::with_device(ctx, device_id)
+        PyContext::with_device(py, ctx, device_id.as_ref())
     }
 
     fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {

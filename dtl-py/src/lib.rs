@@ -17,6 +17,7 @@ mod errors;
 mod io;
 mod map;
 mod rma;
+mod topology;
 
 /// `True`: dtl is built on MPI.
 #[pyfunction]
@@ -100,6 +101,7 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(context::_async_threads, m)?)?;
     m.add_class::<context::PyEnvironment>()?;
     m.add_class::<context::PyContext>()?;
+    m.add_class::<topology::PyTopology>()?;
     m.add_class::<containers::PyDistributedVector>()?;
     m.add_class::<containers::PyDistributedArray>()?;
     m.add_class::<containers::PyDistributedTensor>()?;

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit as _atexit
 from enum import IntEnum
+from typing import Any as _Any
 
 from . import _dtl
 from ._collectives import (
@@ -99,6 +100,7 @@ from ._dtl import (
     DistributedTensor,
     DistributedVector,
     Environment,
+    Topology,
     cuda_status,
     has_cuda,
     has_mpi,
@@ -135,6 +137,16 @@ from ._rma import (
 )
 
 __version__: str = _dtl.__version__
+
+
+def __getattr__(name: str) -> _Any:
+    # ``dtl.topology`` is imported on first use, not here: ``python -m
+    # dtl.topology`` would otherwise find it imported before it runs.
+    if name == "topology":
+        import importlib
+
+        return importlib.import_module(".topology", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class PartitionPolicy(IntEnum):
@@ -199,6 +211,7 @@ __all__ = [
     "__version__",
     "Environment",
     "Context",
+    "Topology",
     "DistributedVector",
     "DistributedArray",
     "DistributedTensor",

@@ -8,6 +8,9 @@ import numpy.typing as npt
 
 __version__: str
 
+# ``device_id=`` of Context and make_world_context: a GPU id, -1/None, or "auto".
+_DeviceId = Union[int, str, None]
+
 # ``width=`` of the halo methods: ghost rows on both sides, or (lower, upper).
 _HaloWidth = Union[int, Tuple[int, int], Sequence[int]]
 # DistributedTensor.local_with_halo also takes one (lower, upper) pair per axis.
@@ -49,7 +52,12 @@ class Environment:
     def __init__(self) -> None: ...
     def __enter__(self) -> "Environment": ...
     def __exit__(self, *exc: Any) -> None: ...
-    def make_world_context(self, device_id: Optional[int] = None) -> "Context": ...
+    def make_world_context(self, device_id: _DeviceId = None) -> "Context":
+        """A Context over all ranks (MPI_Comm_dup(MPI_COMM_WORLD)). Collective.
+        ``device_id``: an int >= 0, -1/None (CPU only) or ``"auto"`` (the
+        default rank->GPU mapping; collective: MPI_Comm_split_type,
+        MPI_Allgather; CPU only on a node without a GPU). Other values raise
+        InvalidArgumentError."""
     def make_cpu_context(self) -> "Context": ...
     @property
     def has_mpi(self) -> bool: ...
@@ -75,7 +83,12 @@ class Environment:
 class Context:
     """A communicator dtl owns (one MPI_Comm_dup) plus a placement domain."""
 
-    def __init__(self, comm: Any = None, device_id: Optional[int] = None) -> None: ...
+    def __init__(self, comm: Any = None, device_id: _DeviceId = None) -> None:
+        """Collective over ``comm`` (MPI_COMM_WORLD by default): MPI_Comm_dup.
+        ``device_id``: an int >= 0, -1/None (CPU only), or ``"auto"``: local
+        rank % number of GPUs on each node, -1 on a node without a GPU (also
+        MPI_Comm_split_type and MPI_Allgather; every rank must pass "auto").
+        Other values raise InvalidArgumentError naming device_id."""
     def __enter__(self) -> "Context": ...
     def __exit__(self, *exc: Any) -> None: ...
     @property
@@ -118,6 +131,61 @@ class Context:
     @property
     def _has_async_lane(self) -> bool:
         """True once an async collective made this communicator's lane."""
+
+class Topology:
+    """Where the ranks of a context run: node, local rank, CPUs, GPUs.
+
+    ``Topology(ctx)`` is collective over ``ctx`` (every rank calls it):
+    MPI_Comm_split_type(MPI_COMM_TYPE_SHARED), MPI_Allgather of node ids and
+    GPU counts, MPI_Allgatherv of the CPU sets over each node
+    (sched_getaffinity), MPI_Get_processor_name. Nodes are numbered in the
+    order of their lowest context rank. Properties, ``is_local``,
+    ``cpu_affinity`` and ``gpu_of`` are local."""
+
+    def __init__(self, ctx: Context) -> None: ...
+    @property
+    def num_cpus(self) -> int:
+        """CPUs on this node usable by the job (size of the union of the
+        node's ranks' affinity sets at construction)."""
+    @property
+    def num_gpus(self) -> int:
+        """CUDA devices this rank sees; 0 without CUDA."""
+    @property
+    def node_id(self) -> int:
+        """This rank's node, 0 .. num_nodes-1."""
+    @property
+    def num_nodes(self) -> int: ...
+    @property
+    def local_rank(self) -> int:
+        """Position among the context's ranks on this node, in rank order."""
+    @property
+    def local_size(self) -> int:
+        """Number of the context's ranks on this node."""
+    @property
+    def hostname(self) -> str:
+        """MPI_Get_processor_name."""
+    @property
+    def gpu_id(self) -> int:
+        """Default mapping: local_rank % num_gpus; -1 without a GPU."""
+    def is_local(self, a: int, b: int) -> bool:
+        """True if context ranks a and b share a node. Local; BoundsError
+        naming a or b unless 0 <= a, b < size."""
+    def cpu_affinity(self) -> list[int]:
+        """This rank's CPU set now, sorted (sched_getaffinity). Local."""
+    def gpu_of(self, rank: int) -> int:
+        """Default GPU of context rank ``rank`` (-1 without one). Local;
+        BoundsError unless 0 <= rank < size."""
+    def bind(self) -> list[int]:
+        """Binds this process (every thread; sched_setaffinity) to its block
+        of the union of its node's CPU sets (local_size contiguous blocks,
+        larger first; U[local_rank % len(U)] when there are fewer CPUs than
+        local ranks) and returns it, sorted. Collective over the node
+        (MPI_Allgatherv). BackendError if the system call fails."""
+    def mapping(self) -> str:
+        """Every rank's placement, the same text on every rank: a header line,
+        then ``mpibind: task %2d nths %2d gpus %s cpus %s`` per rank.
+        Collective over the context (MPI_Allgatherv)."""
+    def __repr__(self) -> str: ...
 
 _DTypeLike = Union[npt.DTypeLike, None]
 _PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
