@@ -162,16 +162,15 @@ impl<T: GpuElement> DeviceContainer<T> {
             Ok((layout, buf))
         })();
         let sig = spec.signature();
-        let dims = shape.iter().fold(shape.len() as i64, |h, &e| h.wrapping_mul(1_000_003).wrapping_add(e as i64));
-        let fields = [
-            ("shape", dims),
+        let mut fields = dtl_core::containers::shape_fields(shape);
+        fields.extend([
             ("axis", axis as i64),
             ("dtype", T::DTYPE as i64),
             ("partition", sig[0]),
             ("partition parameter", sig[1]),
             ("weights", sig[2]),
             ("placement", placement as i64),
-        ];
+        ]);
         ctx.agree_or_reject("device container construction", &fields, local.as_ref().err().cloned())?;
         let (layout, buf) = local?;
         Ok(DeviceContainer { ctx: ctx.clone(), shape: shape.to_vec(), axis, layout, buf })

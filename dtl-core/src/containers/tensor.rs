@@ -81,9 +81,10 @@ fn checked_len(shape: &[usize]) -> Result<usize> {
     })
 }
 
-/// Agreement fields for a shape: a fixed count (missing dims as -1), so that
-/// ranks with different ndims still run the same `MPI_Allreduce`.
-fn shape_fields(shape: &[usize]) -> Vec<(&'static str, i64)> {
+/// Agreement fields for a shape (for [`Context::agree_or_reject`]): a fixed
+/// count (missing dims as -1), so that ranks with different ndims still run
+/// the same `MPI_Allreduce`. Pure.
+pub fn shape_fields(shape: &[usize]) -> Vec<(&'static str, i64)> {
     const NAMES: [&str; 8] =
         ["shape[0]", "shape[1]", "shape[2]", "shape[3]", "shape[4]", "shape[5]", "shape[6]", "shape[7]"];
     let mut f = vec![("ndim", shape.len() as i64)];
@@ -250,17 +251,17 @@ impl<T: Element> DistributedTensor<T> {
                 .then(|| format!("rank {} passed {} local elements, its block holds {want}", ctx.rank(), local.len()))
         };
         let sig = layout.spec().signature();
-        let dims = shape.iter().fold(shape.len() as i64, |h, &e| h.wrapping_mul(1_000_003).wrapping_add(e as i64));
+        let mut fields = shape_fields(shape);
+        fields.extend([
+            ("axis", axis as i64),
+            ("dtype", T::DTYPE as i64),
+            ("partition", sig[0]),
+            ("partition parameter", sig[1]),
+            ("weights", sig[2]),
+        ]);
         ctx.agree_or_reject(
             "DistributedTensor::from_layout",
-            &[
-                ("shape", dims),
-                ("axis", axis as i64),
-                ("dtype", T::DTYPE as i64),
-                ("partition", sig[0]),
-                ("partition parameter", sig[1]),
-                ("weights", sig[2]),
-            ],
+            &fields,
             bad.map(|m| Error::InvalidArgument(format!("DistributedTensor::from_layout: {m}"))),
         )?;
         Self::assemble(ctx, shape.to_vec(), axis, layout, local)
