@@ -151,14 +151,13 @@ impl<T: GpuElement> DeviceContainer<T> {
             };
             let g = resolve_device(ctx, device_id)?;
             let len = layout.local_size(ctx.rank()) * others(shape, axis);
-            let mut buf = DeviceBuffer::zeros(&g, len, placement)?;
+            let buf = DeviceBuffer::zeros(&g, len, placement)?;
             if value != T::ZERO {
                 let k = g.kernels::<T>()?;
                 // SAFETY: the buffer holds `len` elements on `g`.
                 unsafe { k.fill(g.stream(), buf.device_ptr(), len as u64, value)? };
                 g.synchronize()?;
             }
-            let _ = &mut buf;
             Ok((layout, buf))
         })();
         let sig = spec.signature();
@@ -412,7 +411,7 @@ impl<T: GpuElement> DeviceContainer<T> {
         if self.layout.is_replicated() {
             return Ok(mine);
         }
-        if op == ReduceOp::Min || op == ReduceOp::Max {
+        if T::DTYPE.is_float() && (op == ReduceOp::Min || op == ReduceOp::Max) {
             // NaN wins, as on the host path: MPI_MIN/MAX would drop it.
             let nan = self.ctx.allreduce_scalar(mine.is_nan() as u8, ReduceOp::Max)?;
             if nan == 1 {

@@ -179,7 +179,8 @@ extern "C" __global__ void dtl_from_keys(u64 pkeys, u64 px, u64 n, u64 flip) {
     const u64 *k = (const u64 *)pkeys;
     T *x = (T *)px;
 #if DTL_FLOAT
-    GRID_STRIDE(n) x[i] = k[i] == ~0ull ? (T)(0.0 / 0.0) : from_order_key(k[i] ^ flip);
+    const T qnan = sizeof(T) == 8 ? (T)__longlong_as_double(0x7ff8000000000000ll) : (T)__int_as_float(0x7fc00000);
+    GRID_STRIDE(n) x[i] = k[i] == ~0ull ? qnan : from_order_key(k[i] ^ flip);
 #else
     GRID_STRIDE(n) x[i] = from_order_key(k[i] ^ flip);
 #endif

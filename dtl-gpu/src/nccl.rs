@@ -284,11 +284,25 @@ impl NcclComm {
                 .map_err(nccl_err("ncclCommInitRank"))
         });
         let made = NcclComm { comm, gpu: g, rank: ctx.rank(), size: ctx.size(), mode };
-        if let Err(e) = init {
-            std::mem::forget(made);
-            return Err(e);
+        // Every rank learns whether every init succeeded; where one failed,
+        // the others abort their communicator instead of keeping a
+        // half-made one.
+        let agreed = ctx.agree_or_reject("with_nccl (ncclCommInitRank)", &[], init.as_ref().err().cloned());
+        match (init, agreed) {
+            (Ok(()), Ok(())) => Ok(made),
+            (Ok(()), Err(e)) => {
+                // SAFETY: `comm` was made by ncclCommInitRank above and is
+                // not used again (`made` is forgotten, so not destroyed twice).
+                let _ = unsafe { nr::comm_abort(made.comm) };
+                std::mem::forget(made);
+                Err(e)
+            }
+            (Err(e), _) => {
+                // No communicator was made: nothing to destroy.
+                std::mem::forget(made);
+                Err(e)
+            }
         }
-        Ok(made)
     }
 
     /// The mode.
