@@ -246,6 +246,30 @@ impl<T: GpuElement> DeviceBuffer<T> {
             .map_err(cuda_err("cuMemcpyDtoDAsync"))
     }
 
+    /// Copies `len` elements from device address `src` (e.g. a CuPy or
+    /// PyTorch array's `__cuda_array_interface__` pointer) into the buffer
+    /// and waits (`cuMemcpyDtoDAsync` + `cuStreamSynchronize`; unified
+    /// virtual addressing lets the driver find the source's device).
+    ///
+    /// # Safety
+    /// `src` must address at least `len` elements of `T` that stay valid
+    /// and unmodified until the call returns.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] from the driver (e.g. a host pointer).
+    pub unsafe fn copy_from_device_ptr(&mut self, src: u64) -> Result<()> {
+        if self.len == 0 {
+            return Ok(());
+        }
+        let bytes = self.len * std::mem::size_of::<T>();
+        let (dst, s) = (self.device_ptr(), self.gpu.stream().clone());
+        // SAFETY: the destination is this buffer; the caller vouches for the
+        // source.
+        unsafe { cudarc::driver::result::memcpy_dtod_async(dst, src, bytes, s.cu_stream()) }
+            .map_err(cuda_err("cuMemcpyDtoDAsync (from a device array)"))?;
+        self.gpu.synchronize()
+    }
+
     fn check_len(&self, n: usize, what: &str) -> Result<()> {
         if n != self.len {
             return Err(Error::InvalidArgument(format!(

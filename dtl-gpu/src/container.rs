@@ -283,6 +283,48 @@ impl<T: GpuElement> DeviceContainer<T> {
     pub fn local_size(&self) -> usize {
         self.buf.len()
     }
+    /// Number of dimensions (1 for vectors and arrays).
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+    /// The element type.
+    pub fn dtype(&self) -> dtl_core::DType {
+        T::DTYPE
+    }
+    /// The partition kind of the split axis.
+    pub fn partition_kind(&self) -> dtl_core::PartitionKind {
+        self.layout.kind()
+    }
+    /// Index (along the split axis) of this rank's first element, as the
+    /// host containers define it.
+    pub fn local_offset(&self) -> usize {
+        self.layout.local_offset(self.ctx.rank())
+    }
+    /// The rank owning index `i` of the split axis.
+    ///
+    /// # Errors
+    /// [`Error::Bounds`] if `i` is out of range.
+    pub fn owner(&self, i: usize) -> Result<usize> {
+        self.layout.owner(i)
+    }
+    /// True if this rank owns index `i` of the split axis.
+    pub fn is_local(&self, i: usize) -> bool {
+        self.layout.is_local(self.ctx.rank(), i)
+    }
+    /// The local index of global index `i` if this rank owns it.
+    pub fn to_local(&self, i: usize) -> Option<usize> {
+        match self.layout.global_to_local(i) {
+            Ok((r, l)) if r == self.ctx.rank() => Some(l),
+            _ => None,
+        }
+    }
+    /// The global index of local index `l` on this rank.
+    ///
+    /// # Errors
+    /// [`Error::Bounds`] if `l >= local_size`.
+    pub fn to_global(&self, l: usize) -> Result<usize> {
+        self.layout.local_to_global(self.ctx.rank(), l)
+    }
     /// `Device` or `Unified`.
     pub fn placement(&self) -> Placement {
         self.buf.placement()

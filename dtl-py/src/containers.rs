@@ -23,6 +23,7 @@ use pyo3::types::{PyTuple, PyType};
 use crate::context::PyContext;
 use crate::dtype;
 use crate::errors::{invalid, to_py, IntoPy};
+use dtl_gpu::DeviceContainer;
 
 /// Refuses (on every rank, after one `MPI_Allreduce`) an operation that
 /// reallocates the local part while NumPy views of it are alive anywhere.
@@ -57,11 +58,20 @@ macro_rules! any_enum {
             F32($inner<f32>),
             F64($inner<f64>),
         }
+        any_enum!(@from $name, $inner, I8 i8, I16 i16, I32 i32, I64 i64, U8 u8, U16 u16, U32 u32, U64 u64, F32 f32, F64 f64);
     };
+    (@from $name:ident, $inner:ident, $($var:ident $t:ty),*) => {$(
+        impl From<$inner<$t>> for $name {
+            fn from(v: $inner<$t>) -> Self {
+                $name::$var(v)
+            }
+        }
+    )*};
 }
 any_enum!(AnyVector, DistributedVector);
 any_enum!(AnyArray, DistributedArray);
 any_enum!(AnyTensor, DistributedTensor);
+any_enum!(AnyDevice, DeviceContainer);
 
 /// `match` on every variant of an `Any*` enum, binding the container to `$v`.
 macro_rules! each {
@@ -129,6 +139,150 @@ macro_rules! make_any {
     };
 }
 
+/// Where a Python container keeps its elements: a core (host) container,
+/// or a `dtl_gpu::DeviceContainer` (`PLACEMENT_DEVICE` / `PLACEMENT_UNIFIED`).
+pub enum Store<H> {
+    /// Host memory.
+    Host(H),
+    /// GPU memory (device or unified).
+    Device(AnyDevice),
+}
+
+/// What `core_any` gives for a GPU container: no core container to
+/// downcast to, so peers that need one report a mismatch.
+static NO_HOST_CONTAINER: () = ();
+
+/// The error of a host-only operation on a GPU container.
+fn device_only(placement: Placement) -> PyErr {
+    to_py(dtl_core::Error::NotSupported(format!(
+        "this operation needs the elements in host memory, but the container's local parts are device-only \
+         (PLACEMENT_{}); copy it with dtl.to_host(ctx, c), or use the device algorithms (fill, reduce, \
+         inclusive_scan, exclusive_scan, sort, to_numpy, from_numpy)",
+        placement.name()
+    )))
+}
+
+/// Evaluates `$body` on the container behind a [`Store`], host or device
+/// (for what both have: sizes, layout queries).
+macro_rules! meta {
+    ($store:expr, $any:ident, $v:ident => $body:expr) => {
+        match $store {
+            Store::Host(h) => each!(h, $any, $v => $body),
+            Store::Device(d) => each!(d, AnyDevice, $v => $body),
+        }
+    };
+}
+
+impl<H> Store<H> {
+    fn host(&self) -> PyResult<&H> {
+        match self {
+            Store::Host(h) => Ok(h),
+            Store::Device(d) => Err(device_only(each!(d, AnyDevice, v => v.placement()))),
+        }
+    }
+    fn host_mut(&mut self) -> PyResult<&mut H> {
+        match self {
+            Store::Host(h) => Ok(h),
+            Store::Device(d) => Err(device_only(each!(d, AnyDevice, v => v.placement()))),
+        }
+    }
+}
+
+/// Runs `$body` on the device container and returns its value when the
+/// store is on a GPU; falls through for host containers.
+macro_rules! on_device {
+    ($store:expr, $v:ident => $body:expr) => {
+        if let Store::Device(d) = $store {
+            return each!(d, AnyDevice, $v => $body);
+        }
+    };
+}
+
+/// The placement a constructor asked for, resolved (`DEVICE_PREFERRED`
+/// becomes device or host), agreed on by every rank (one `MPI_Allreduce`
+/// unless collective checks are off). Collective.
+fn placement_arg(c: &dtl_core::Context, placement: i64) -> PyResult<Placement> {
+    let p = Placement::from_code(placement).and_then(dtl_gpu::resolve_placement);
+    let code = p.as_ref().map(|p| *p as i64).unwrap_or(-1);
+    c.agree_or_reject("container placement", &[("placement", code)], p.as_ref().err().cloned()).py()?;
+    p.py()
+}
+
+/// `""` for host containers, `" placement=DEVICE device=0"` for GPU ones
+/// (for `__repr__`).
+fn placement_note<H>(s: &Store<H>) -> String {
+    match s {
+        Store::Host(_) => String::new(),
+        Store::Device(d) => {
+            each!(d, AnyDevice, v => format!(" placement={} device={}", v.placement().name(), v.device_id()))
+        }
+    }
+}
+
+/// `(placement code, device id, host accessible)` of a store.
+fn placement_of<H>(s: &Store<H>) -> (i32, i32, bool) {
+    match s {
+        Store::Host(_) => (Placement::Host as i32, -1, true),
+        Store::Device(d) => {
+            each!(d, AnyDevice, v => (v.placement() as i32, v.device_id(), v.is_host_accessible()))
+        }
+    }
+}
+
+/// `__cuda_array_interface__` (version 3) of a device container's local
+/// part: shape, typestr, data pointer; `stream` 1 (the legacy default
+/// stream, which dtl's work is ordered on and synchronised before return).
+fn cuda_array_interface<'py, T: dtl_gpu::GpuElement>(
+    py: Python<'py>,
+    v: &DeviceContainer<T>,
+) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+    let d = pyo3::types::PyDict::new(py);
+    d.set_item("shape", PyTuple::new(py, v.local_shape())?)?;
+    let np = py.import("numpy")?;
+    let typestr: String = np.getattr("dtype")?.call1((T::DTYPE.name(),))?.getattr("str")?.extract()?;
+    d.set_item("typestr", typestr)?;
+    let ptr = if v.local_size() == 0 { 0 } else { v.buffer().device_ptr() };
+    d.set_item("data", (ptr, false))?;
+    d.set_item("strides", py.None())?;
+    d.set_item("version", 3)?;
+    d.set_item("stream", 1)?;
+    Ok(d)
+}
+
+/// The device address of `array` if it is a GPU array (it has a
+/// `__cuda_array_interface__`: CuPy, PyTorch, Numba, JAX), after checking
+/// that it is C-contiguous, holds `n` elements and has the dtype `dt`;
+/// `None` for anything else. Not collective.
+fn device_source(py: Python<'_>, array: &Bound<'_, PyAny>, dt: DType, n: usize) -> PyResult<Option<u64>> {
+    let Ok(cai) = array.getattr("__cuda_array_interface__") else { return Ok(None) };
+    let shape: Vec<usize> = cai.get_item("shape")?.extract()?;
+    let typestr: String = cai.get_item("typestr")?.extract()?;
+    let want: String = py.import("numpy")?.getattr("dtype")?.call1((dt.name(),))?.getattr("str")?.extract()?;
+    if typestr != want {
+        return Err(invalid(format!("array: a device array of typestr {typestr:?}; the container holds {want:?}")));
+    }
+    let m: usize = shape.iter().product();
+    if m != n {
+        return Err(invalid(format!(
+            "array: a device array of {m} elements (shape {shape:?}); the local part has {n}"
+        )));
+    }
+    if let Ok(st) = cai.get_item("strides") {
+        if !st.is_none() {
+            let strides: Vec<isize> = st.extract()?;
+            let mut expect = dt.size_bytes() as isize;
+            for (&d, &st) in shape.iter().zip(&strides).rev() {
+                if d > 1 && st != expect {
+                    return Err(invalid("array: the device array must be C-contiguous"));
+                }
+                expect *= d as isize;
+            }
+        }
+    }
+    let (ptr, _ro): (u64, bool) = cai.get_item("data")?.extract()?;
+    Ok(Some(ptr))
+}
+
 /// Base object of every local view: keeps the container alive and counts
 /// live views (through the shared token).
 #[pyclass(name = "_LocalViewOwner", module = "dtl", frozen)]
@@ -165,9 +319,8 @@ fn weights_arg(w: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Weights>> {
 }
 
 /// Parses the `partition=`, `block_size=`, `weights=` and `placement=`
-/// keywords into a partition spec. `PLACEMENT_DEVICE_PREFERRED` resolves
-/// to the host without CUDA; device and unified placements are refused
-/// (without CUDA: "not available"; with CUDA: not yet from Python).
+/// keywords into a partition spec (the placement code is only checked
+/// here; [`placement_arg`] resolves it).
 fn spec_arg_local(
     partition: i64,
     placement: i64,
@@ -181,17 +334,7 @@ fn spec_arg_local(
         Some(b) => Some(b as usize),
     };
     let spec = PartitionSpec::from_kind(kind, bs, weights_arg(weights)?).py()?;
-    let p = Placement::from_code(placement).py()?;
-    match dtl_gpu::resolve_placement(p).py()? {
-        Placement::Host => {}
-        other => {
-            return Err(to_py(dtl_core::Error::NotSupported(format!(
-                "PLACEMENT_{} containers are not available from Python in this release (the Rust API \
-                 dtl_gpu::DeviceContainer has them); use PLACEMENT_HOST or PLACEMENT_DEVICE_PREFERRED",
-                other.name()
-            ))))
-        }
-    }
+    Placement::from_code(placement).py()?;
     Ok(spec)
 }
 
@@ -398,14 +541,14 @@ macro_rules! one_d_class {
         #[doc = $doc]
         #[pyclass(name = $py_name, module = "dtl", weakref)]
         pub struct $cls {
-            inner: $any,
+            inner: Store<$any>,
             ctx: Py<PyContext>,
             views: Arc<()>,
         }
 
         impl $cls {
             fn wrap(ctx: Py<PyContext>, inner: $any) -> Self {
-                $cls { inner, ctx, views: Arc::new(()) }
+                $cls { inner: Store::Host(inner), ctx, views: Arc::new(()) }
             }
         }
 
@@ -426,11 +569,18 @@ macro_rules! one_d_class {
                 device_id: Option<i32>,
                 weights: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<Self> {
-                let _ = device_id;
                 let n = size_arg(size, "size")?;
                 let d = dtype::parse(py, dtype)?;
                 let spec = spec_arg(&ctx.get().ctx, partition, placement, block_size, weights)?;
                 let c = ctx.get().ctx.clone();
+                let p = placement_arg(&c, placement)?;
+                if p != Placement::Host {
+                    let dev = make_any!(AnyDevice, d, T => {
+                        let v: T = fill_value::<T>(py, fill)?;
+                        py.detach(|| DeviceContainer::<T>::vector(&c, n, v, &spec, p, device_id)).py()?
+                    });
+                    return Ok($cls { inner: Store::Device(dev), ctx, views: Arc::new(()) });
+                }
                 let inner = make_any!($any, d, T => {
                     let v: T = fill_value::<T>(py, fill)?;
                     py.detach(|| $core::<T>::with_layout(&c, n, v, &spec)).py()?
@@ -566,7 +716,7 @@ macro_rules! one_d_class {
             /// or ``CommunicationError`` (other I/O failures) on every rank.
             fn save(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
                 let path = crate::io::path_arg(path)?;
-                each!(&self.inner, $any, v => py.detach(|| v.save(&path)).py())
+                each!(self.inner.host()?, $any, v => py.detach(|| v.save(&path)).py())
             }
 
             /// The :class:`Context` the container lives on.
@@ -577,17 +727,17 @@ macro_rules! one_d_class {
             /// Total number of elements over all ranks.
             #[getter]
             fn global_size(&self) -> usize {
-                each!(&self.inner, $any, v => v.global_size())
+                meta!(&self.inner, $any, v => v.global_size())
             }
             /// Number of elements on this rank.
             #[getter]
             fn local_size(&self) -> usize {
-                each!(&self.inner, $any, v => v.local_size())
+                meta!(&self.inner, $any, v => v.local_size())
             }
             /// Global index of this rank's first element.
             #[getter]
             fn local_offset(&self) -> usize {
-                each!(&self.inner, $any, v => v.local_offset())
+                meta!(&self.inner, $any, v => v.local_offset())
             }
             /// The NumPy dtype of the elements.
             #[getter]
@@ -612,23 +762,117 @@ macro_rules! one_d_class {
             /// The partition policy (a ``PARTITION_*`` value).
             #[getter]
             fn partition_policy(&self) -> i32 {
-                each!(&self.inner, $any, v => v.partition_kind() as i32)
+                meta!(&self.inner, $any, v => v.partition_kind() as i32)
             }
-            /// The placement policy (``PLACEMENT_HOST``).
+            /// The placement policy of the local parts (``PLACEMENT_HOST``,
+            /// ``PLACEMENT_DEVICE`` or ``PLACEMENT_UNIFIED``;
+            /// ``PLACEMENT_DEVICE_PREFERRED`` reports what it resolved to).
             #[getter]
             fn placement_policy(&self) -> i32 {
-                Placement::Host as i32
+                placement_of(&self.inner).0
+            }
+            /// The CUDA device of the local part, ``-1`` for host memory.
+            #[getter]
+            fn device_id(&self) -> i32 {
+                placement_of(&self.inner).1
+            }
+            /// ``True`` if the host can read the local part (host or
+            /// unified memory).
+            #[getter]
+            fn is_host_accessible(&self) -> bool {
+                placement_of(&self.inner).2
+            }
+            /// The ``__cuda_array_interface__`` (v3) of the local part of a
+            /// device or unified container (CuPy, Numba, PyTorch read it:
+            /// zero copy). Raises ``AttributeError`` for host containers.
+            #[getter]
+            fn __cuda_array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+                match &self.inner {
+                    Store::Device(d) => each!(d, AnyDevice, v => cuda_array_interface(py, v)),
+                    Store::Host(_) => Err(pyo3::exceptions::PyAttributeError::new_err(
+                        "__cuda_array_interface__: this container is in host memory (use local_view())",
+                    )),
+                }
+            }
+            /// ``(kDLCUDA or kDLCUDAManaged, device id)`` for GPU
+            /// containers, ``(kDLCPU, 0)`` for host ones (DLPack).
+            fn __dlpack_device__(&self) -> (i32, i32) {
+                crate::dlpack::device_of(placement_of(&self.inner))
+            }
+            /// A DLPack capsule over the local part (zero copy), for
+            /// ``torch.from_dlpack``, ``cupy.from_dlpack``,
+            /// ``jax.dlpack.from_dlpack``, ``numpy.from_dlpack``. The capsule
+            /// keeps the container alive. ``stream`` is accepted and
+            /// ignored: dtl's work is complete when its calls return. Not
+            /// collective.
+            #[pyo3(signature = (stream=None, max_version=None, dl_device=None, copy=None))]
+            fn __dlpack__<'py>(
+                slf: &Bound<'py, Self>,
+                stream: Option<&Bound<'py, PyAny>>,
+                max_version: Option<&Bound<'py, PyAny>>,
+                dl_device: Option<&Bound<'py, PyAny>>,
+                copy: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let _ = (stream, max_version, dl_device, copy);
+                let me = slf.try_borrow()?;
+                let token = me.views.clone();
+                let (ptr, shape, dt, dev) = match &me.inner {
+                    Store::Device(d) => each!(d, AnyDevice, v => (
+                        if v.local_size() == 0 { 0 } else { v.buffer().device_ptr() },
+                        v.local_shape(), v.dtype(), placement_of(&me.inner))),
+                    Store::Host(h) => each!(h, $any, v => (
+                        v.local().as_ptr() as u64, vec![v.local_size()], me.dt(), placement_of(&me.inner))),
+                };
+                crate::dlpack::capsule(slf.py(), slf.as_any().clone().unbind(), token, ptr, &shape, dt, dev)
+            }
+            /// A copy of this container on a GPU (``placement``
+            /// ``PLACEMENT_DEVICE`` by default, or ``PLACEMENT_UNIFIED``), same
+            /// layout. Collective. See ``dtl.to_device``.
+            #[pyo3(signature = (device_id=None, placement=1))]
+            fn _to_device(&self, py: Python<'_>, device_id: Option<i32>, placement: i64) -> PyResult<Self> {
+                let c = self.ctx.get().ctx.clone();
+                let p = placement_arg(&c, placement)?;
+                let dev = match &self.inner {
+                    Store::Host(h) => each!(h, $any, v => {
+                        let d = py.detach(|| DeviceContainer::from_vector(v, p, device_id)).py()?;
+                        AnyDevice::from(d)
+                    }),
+                    Store::Device(d) => each!(d, AnyDevice, v => {
+                        let host = py.detach(|| v.to_vector()).py()?;
+                        let d = py.detach(|| DeviceContainer::from_vector(&host, p, device_id)).py()?;
+                        AnyDevice::from(d)
+                    }),
+                };
+                Ok($cls { inner: Store::Device(dev), ctx: self.ctx.clone_ref(py), views: Arc::new(()) })
+            }
+            /// A host copy of this container (same layout). Collective. See
+            /// ``dtl.to_host``.
+            fn _to_host(&self, py: Python<'_>) -> PyResult<Self> {
+                let c = self.ctx.get().ctx.clone();
+                let inner = match &self.inner {
+                    Store::Host(h) => each!(h, $any, v => {
+                        let layout = v.partition().clone();
+                        $any::from(py.detach(|| $core::from_layout(&c, layout, v.local().to_vec())).py()?)
+                    }),
+                    Store::Device(d) => each!(d, AnyDevice, v => {
+                        let local = v.local_to_host();
+                        c.agree_or_reject("to_host", &[], local.as_ref().err().cloned()).py()?;
+                        let layout = v.partition().clone();
+                        $any::from(py.detach(|| $core::from_layout(&c, layout, local.expect("agreed"))).py()?)
+                    }),
+                };
+                Ok(Self::wrap(self.ctx.clone_ref(py), inner))
             }
             /// The rank owning global index ``i``. Not collective.
             /// Raises ``BoundsError`` unless ``0 <= i < global_size``.
             fn owner(&self, i: i64) -> PyResult<usize> {
                 let n = self.global_size();
                 let i = index_arg(i, n)?;
-                each!(&self.inner, $any, v => v.owner(i)).py()
+                each!(self.inner.host()?, $any, v => v.owner(i)).py()
             }
             /// ``True`` if this rank owns global index ``i`` (``False`` out of range).
             fn is_local(&self, i: i64) -> bool {
-                usize::try_from(i).map(|i| each!(&self.inner, $any, v => v.is_local(i))).unwrap_or(false)
+                usize::try_from(i).map(|i| meta!(&self.inner, $any, v => v.is_local(i))).unwrap_or(false)
             }
             /// The element at global index ``i``, wherever it lives, as a
             /// NumPy scalar. **Not collective**: the owner takes no part. A
@@ -642,7 +886,7 @@ macro_rules! one_d_class {
             /// ``0 <= i < global_size``.
             fn get<'py>(&self, py: Python<'py>, i: i64) -> PyResult<Bound<'py, PyAny>> {
                 let i = index_arg(i, self.global_size())?;
-                each!(&self.inner, $any, v => {
+                each!(self.inner.host()?, $any, v => {
                     let x = py.detach(|| v.get(i)).py()?;
                     vec_to_numpy(py, vec![x], &[1])?.get_item(0)
                 })
@@ -658,7 +902,7 @@ macro_rules! one_d_class {
             /// ``BoundsError`` unless ``0 <= i < global_size``.
             fn set(&mut self, py: Python<'_>, i: i64, value: &Bound<'_, PyAny>) -> PyResult<()> {
                 let i = index_arg(i, self.global_size())?;
-                each!(&mut self.inner, $any, v => {
+                each!(self.inner.host_mut()?, $any, v => {
                     let x = element_value(py, value, "value")?;
                     py.detach(|| v.set(i, x)).py()
                 })
@@ -669,7 +913,13 @@ macro_rules! one_d_class {
             fn local_view<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
                 let me = slf.try_borrow()?;
                 let token = me.views.clone();
-                each!(&me.inner, $any, v => view_of(slf.as_any(), &token, v.local(), &[v.local_size()]))
+                if let Store::Device(d) = &me.inner {
+                    return each!(d, AnyDevice, v => match v.buffer().host_slice().py()? {
+                        Some(x) => view_of(slf.as_any(), &token, x, &[v.local_size()]),
+                        None => Err(device_only(v.placement())),
+                    });
+                }
+                each!(me.inner.host()?, $any, v => view_of(slf.as_any(), &token, v.local(), &[v.local_size()]))
             }
             /// An RMA window over this rank's local part, in place
             /// (``dtl.Window(ctx, base=self.local_view())``): byte offsets
@@ -684,13 +934,25 @@ macro_rules! one_d_class {
             }
             /// A copy of the local part as a new NumPy array. Not collective.
             fn to_numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-                each!(&self.inner, $any, v => vec_to_numpy(py, v.local().to_vec(), &[v.local_size()]))
+                on_device!(&self.inner, v => vec_to_numpy(py, py.detach(|| v.local_to_host()).py()?, &[v.local_size()]));
+                each!(self.inner.host()?, $any, v => vec_to_numpy(py, v.local().to_vec(), &[v.local_size()]))
             }
             /// Copies ``array`` (``local_size`` elements, cast to the dtype)
             /// into the local part. Raises ``InvalidArgumentError`` on a size
             /// mismatch. Not collective.
             fn from_numpy(&mut self, py: Python<'_>, array: &Bound<'_, PyAny>) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => {
+                on_device!(&mut self.inner, v => {
+                    let ls = [v.local_size()];
+                    if let Some(src) = device_source(py, array, v.dtype(), v.local_size())? {
+                        // SAFETY: `src` holds `local_size` elements of the
+                        // container's dtype (checked), kept alive by `array`.
+                        return py.detach(|| unsafe { v.buffer_mut().copy_from_device_ptr(src) }).py();
+                    }
+                    let mut tmp = vec![Default::default(); v.local_size()];
+                    copy_from_numpy(py, array, &mut tmp, &ls)?;
+                    py.detach(|| v.local_from_host(&tmp)).py()
+                });
+                each!(self.inner.host_mut()?, $any, v => {
                     let ls = [v.local_size()];
                     copy_from_numpy(py, array, v.local_mut(), &ls)
                 })
@@ -698,7 +960,11 @@ macro_rules! one_d_class {
             /// Sets every local element to ``value``. Each rank fills its own
             /// part (call it on every rank to fill the container).
             fn fill(&mut self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => {
+                on_device!(&mut self.inner, v => {
+                    let x = fill_value(py, Some(value))?;
+                    py.detach(|| v.fill(x)).py()
+                });
+                each!(self.inner.host_mut()?, $any, v => {
                     let x = fill_value(py, Some(value))?;
                     v.fill(x);
                     Ok(())
@@ -727,10 +993,10 @@ macro_rules! one_d_class {
                 width: Option<&Bound<'py, PyAny>>,
                 periodic: bool,
             ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-                let c = each!(&self.inner, $any, v => v.context().clone());
+                let c = each!(self.inner.host()?, $any, v => v.context().clone());
                 let (lower, upper) = collective_arg(&c, "halo_exchange", halo_width_pair(width))?;
                 let spec = HaloSpec { lower, upper, periodic };
-                each!(&self.inner, $any, v => {
+                each!(self.inner.host()?, $any, v => {
                     let h = py.detach(|| v.halo_exchange_spec(spec)).py()?;
                     halo_to_numpy(py, h)
                 })
@@ -754,10 +1020,10 @@ macro_rules! one_d_class {
                 periodic: bool,
                 boundary: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<Bound<'py, PyAny>> {
-                let c = each!(&self.inner, $any, v => v.context().clone());
+                let c = each!(self.inner.host()?, $any, v => v.context().clone());
                 let op = "local_with_halo";
                 let (lower, upper) = collective_arg(&c, op, halo_width_pair(width))?;
-                each!(&self.inner, $any, v => {
+                each!(self.inner.host()?, $any, v => {
                     let out = match collective_arg(&c, op, halo_boundary(py, boundary, periodic))? {
                         None => py.detach(|| v.local_with_halo_spec(HaloSpec { lower, upper, periodic })).py()?,
                         Some(b) => py.detach(|| v.local_padded((lower, upper), Boundary::Constant(b))).py()?,
@@ -771,7 +1037,7 @@ macro_rules! one_d_class {
             #[pyo3(signature = (root=0))]
             fn gather<'py>(&self, py: Python<'py>, root: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
                 let n = self.global_size();
-                each!(&self.inner, $any, v => {
+                each!(self.inner.host()?, $any, v => {
                     match py.detach(|| v.gather(root)).py()? {
                         Some(all) => Ok(Some(vec_to_numpy(py, all, &[n])?)),
                         None => Ok(None),
@@ -782,7 +1048,8 @@ macro_rules! one_d_class {
             /// (``MPI_Allgatherv``). Collective.
             fn gather_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
                 let n = self.global_size();
-                each!(&self.inner, $any, v => {
+                on_device!(&self.inner, v => vec_to_numpy(py, py.detach(|| v.gather_all()).py()?, &[n]));
+                each!(self.inner.host()?, $any, v => {
                     let all = py.detach(|| v.gather_all()).py()?;
                     vec_to_numpy(py, all, &[n])
                 })
@@ -799,15 +1066,15 @@ macro_rules! one_d_class {
                 block_size: Option<i64>,
                 weights: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<()> {
-                let spec = spec_arg(&each!(&self.inner, $any, v => v.context().clone()), partition, 0, block_size, weights)?;
-                let c = each!(&self.inner, $any, v => v.context().clone());
+                let spec = spec_arg(&each!(self.inner.host()?, $any, v => v.context().clone()), partition, 0, block_size, weights)?;
+                let c = each!(self.inner.host()?, $any, v => v.context().clone());
                 refuse_while_viewed(py, &c, &self.views, "redistribute")?;
-                each!(&mut self.inner, $any, v => py.detach(|| v.redistribute(&spec)).py())
+                each!(self.inner.host_mut()?, $any, v => py.detach(|| v.redistribute(&spec)).py())
             }
             /// The block size of a ``PARTITION_BLOCK_CYCLIC`` container, else ``None``.
             #[getter]
             fn block_size(&self) -> Option<usize> {
-                each!(&self.inner, $any, v => match v.partition() {
+                meta!(&self.inner, $any, v => match v.partition() {
                     dtl_core::partition::Layout::BlockCyclic(b) => Some(b.block_size()),
                     _ => None,
                 })
@@ -815,15 +1082,15 @@ macro_rules! one_d_class {
             /// Every rank's local size, indexed by rank (pure; no communication).
             #[getter]
             fn local_sizes(&self) -> Vec<usize> {
-                each!(&self.inner, $any, v => {
+                meta!(&self.inner, $any, v => {
                     let p = v.partition();
                     (0..p.num_ranks()).map(|r| p.local_size(r)).collect()
                 })
             }
             /// The global indices of this rank's elements, in local order.
             fn local_indices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-                let me = each!(&self.inner, $any, v => v.context().rank());
-                let idx: Vec<i64> = each!(&self.inner, $any, v => v.partition().local_indices(me).map(|g| g as i64).collect());
+                let me = meta!(&self.inner, $any, v => v.context().rank());
+                let idx: Vec<i64> = meta!(&self.inner, $any, v => v.partition().local_indices(me).map(|g| g as i64).collect());
                 vec_to_numpy(py, idx.clone(), &[idx.len()])
             }
             /// The values at the global indices ``idx`` (an integer array of
@@ -834,7 +1101,7 @@ macro_rules! one_d_class {
             /// ``BoundsError`` on every rank if any rank passes an index
             /// outside ``0..global_size``.
             fn gather_indices<'py>(&self, py: Python<'py>, idx: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-                each!(&self.inner, $any, v => crate::access::gather_indices(py, &**v, idx))
+                each!(self.inner.host()?, $any, v => crate::access::gather_indices(py, &**v, idx))
             }
             /// Writes ``values`` (one per index, or a scalar) at the global
             /// indices ``idx`` on their owners (on every rank if replicated).
@@ -842,14 +1109,14 @@ macro_rules! one_d_class {
             /// Collective. Raises ``BoundsError`` / ``InvalidArgumentError``
             /// on every rank, writing nothing, if any rank's arguments are bad.
             fn scatter_indices(&mut self, py: Python<'_>, idx: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::access::scatter_indices(py, &mut **v, idx, values))
+                each!(self.inner.host_mut()?, $any, v => crate::access::scatter_indices(py, &mut **v, idx, values))
             }
             /// ``(lo, hi)``: the local indices of this rank's elements whose
             /// global indices lie in ``start..stop`` (a contiguous range for
             /// every partition). Pure. Raises ``BoundsError`` unless
             /// ``0 <= start <= stop <= global_size``.
             fn local_range(&self, start: i64, stop: i64) -> PyResult<(usize, usize)> {
-                each!(&self.inner, $any, v => crate::access::local_range(v.partition(), v.context().rank(), start, stop))
+                each!(self.inner.host()?, $any, v => crate::access::local_range(v.partition(), v.context().rank(), start, stop))
             }
             // ------------------------------------------------ algorithms
             // (dtl_core::algorithms; conversion in crate::algorithms)
@@ -861,12 +1128,15 @@ macro_rules! one_d_class {
             /// ``InvalidArgumentError``.
             #[getter]
             fn execution(&self) -> i64 {
-                each!(&self.inner, $any, v => crate::algorithms::execution_code(v.execution()))
+                match &self.inner {
+                    Store::Host(h) => each!(h, $any, v => crate::algorithms::execution_code(v.execution())),
+                    Store::Device(_) => crate::algorithms::execution_code(dtl_core::Execution::Par),
+                }
             }
             #[setter]
             fn set_execution(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
                 let e = crate::algorithms::execution_arg(value)?;
-                each!(&mut self.inner, $any, v => v.set_execution(e));
+                each!(self.inner.host_mut()?, $any, v => v.set_execution(e));
                 Ok(())
             }
             /// ``op`` (default ``SUM``) over all elements, as a NumPy scalar
@@ -892,7 +1162,13 @@ macro_rules! one_d_class {
                 op: Option<&Bound<'py, PyAny>>,
                 deterministic: bool,
             ) -> PyResult<Bound<'py, PyAny>> {
-                each!(&self.inner, $any, v => crate::algorithms::reduce_any(py, &**v, op, deterministic))
+                on_device!(&self.inner, v => {
+                    let c = v.context().clone();
+                    let op = collective_arg(&c, "reduce", crate::algorithms::op_arg(op))?;
+                    let x = py.detach(|| v.reduce(op)).py()?;
+                    Ok(x.into_pyobject(py)?.into_any())
+                });
+                each!(self.inner.host()?, $any, v => crate::algorithms::reduce_any(py, &**v, op, deterministic))
             }
             /// Sorts the container in global order, ascending (descending
             /// with ``reverse``), NaN last either way; every rank keeps its
@@ -908,7 +1184,8 @@ macro_rules! one_d_class {
             /// sorts each local part with NumPy's SIMD sort first.
             #[pyo3(signature = (reverse=false, stable=false))]
             fn sort(&mut self, py: Python<'_>, reverse: bool, stable: bool) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::algorithms::sort(py, &mut **v, reverse, stable))
+                on_device!(&mut self.inner, v => py.detach(|| v.sort(reverse)).py());
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::sort(py, &mut **v, reverse, stable))
             }
             /// ``sort(reverse)`` for parts each rank has already sorted in
             /// ascending order with NaNs last (``local_view().sort()``, NumPy's
@@ -917,7 +1194,7 @@ macro_rules! one_d_class {
             /// a part is not sorted.
             #[pyo3(signature = (reverse=false))]
             fn _sort_presorted(&mut self, py: Python<'_>, reverse: bool) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::algorithms::sort_presorted(py, &mut **v, reverse))
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::sort_presorted(py, &mut **v, reverse))
             }
             /// For ``dtl.async_reduce``: :meth:`reduce` with the container
             /// lent ``ctx`` (``Context._async_context()``, the async lane),
@@ -934,7 +1211,7 @@ macro_rules! one_d_class {
                 deterministic: bool,
             ) -> PyResult<Bound<'py, PyAny>> {
                 let lane = ctx.ctx.clone();
-                each!(&mut self.inner, $any, v => crate::algorithms::reduce_on(py, &mut **v, &lane, op, deterministic))
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::reduce_on(py, &mut **v, &lane, op, deterministic))
             }
             /// For ``dtl.async_sort``: :meth:`sort` with the container lent
             /// ``ctx`` (the async lane), as :meth:`_reduce_on`. Collective
@@ -942,12 +1219,13 @@ macro_rules! one_d_class {
             #[pyo3(signature = (ctx, reverse=false, stable=false))]
             fn _sort_on(&mut self, py: Python<'_>, ctx: PyRef<'_, PyContext>, reverse: bool, stable: bool) -> PyResult<()> {
                 let lane = ctx.ctx.clone();
-                each!(&mut self.inner, $any, v => crate::algorithms::sort_on(py, &mut **v, &lane, reverse, stable))
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::sort_on(py, &mut **v, &lane, reverse, stable))
             }
             /// Sorts this rank's elements only (NaN last). Not collective.
             #[pyo3(signature = (reverse=false))]
-            fn sort_local(&mut self, reverse: bool) {
-                each!(&mut self.inner, $any, v => v.sort_local(reverse))
+            fn sort_local(&mut self, reverse: bool) -> PyResult<()> {
+                each!(self.inner.host_mut()?, $any, v => v.sort_local(reverse));
+                Ok(())
             }
             /// ``True`` if the elements are in sorted order (ascending, or
             /// descending with ``reverse``; NaN last), on every rank.
@@ -955,7 +1233,7 @@ macro_rules! one_d_class {
             /// copy for cyclic layouts).
             #[pyo3(signature = (reverse=false))]
             fn is_sorted(&self, py: Python<'_>, reverse: bool) -> PyResult<bool> {
-                each!(&self.inner, $any, v => crate::algorithms::is_sorted(py, &**v, reverse))
+                each!(self.inner.host()?, $any, v => crate::algorithms::is_sorted(py, &**v, reverse))
             }
             /// The element a sort would put at global index ``k`` (negative
             /// ``k`` counts from the end), a NumPy scalar, on every rank;
@@ -964,13 +1242,13 @@ macro_rules! one_d_class {
             /// no sort. Raises ``BoundsError`` on every rank for ``k``
             /// outside ``-n..n``.
             fn nth_element<'py>(&self, py: Python<'py>, k: i64) -> PyResult<Bound<'py, PyAny>> {
-                each!(&self.inner, $any, v => crate::algorithms::nth_element(py, &**v, k))
+                each!(self.inner.host()?, $any, v => crate::algorithms::nth_element(py, &**v, k))
             }
             /// The median of all elements as a float, like
             /// ``numpy.median`` (NaN if any element is NaN or the container
             /// is empty). Collective (one or two selections).
             fn median(&self, py: Python<'_>) -> PyResult<f64> {
-                each!(&self.inner, $any, v => crate::algorithms::quantile(py, &**v, None))
+                each!(self.inner.host()?, $any, v => crate::algorithms::quantile(py, &**v, None))
             }
             /// The ``q``-th percentile, ``0 <= q <= 100``, with NumPy's
             /// default linear interpolation (``numpy.percentile(x, q)``); NaN
@@ -978,7 +1256,7 @@ macro_rules! one_d_class {
             /// Raises ``InvalidArgumentError`` on every rank for ``q``
             /// outside ``[0, 100]``.
             fn percentile(&self, py: Python<'_>, q: f64) -> PyResult<f64> {
-                each!(&self.inner, $any, v => crate::algorithms::quantile(py, &**v, Some(q)))
+                each!(self.inner.host()?, $any, v => crate::algorithms::quantile(py, &**v, Some(q)))
             }
             /// ``op`` over this rank's elements only (the op's identity if
             /// none). Not collective.
@@ -988,7 +1266,7 @@ macro_rules! one_d_class {
                 py: Python<'py>,
                 op: Option<&Bound<'py, PyAny>>,
             ) -> PyResult<Bound<'py, PyAny>> {
-                each!(&self.inner, $any, v => crate::algorithms::reduce_local(py, &**v, op))
+                each!(self.inner.host()?, $any, v => crate::algorithms::reduce_local(py, &**v, op))
             }
             /// ``sum(self[i] * other[i])`` over all elements (products in
             /// the dtype, pairwise sum), on every rank. ``other`` is a
@@ -996,11 +1274,11 @@ macro_rules! one_d_class {
             /// partition. Collective (one ``MPI_Allgather``). Raises
             /// ``InvalidArgumentError`` on every rank otherwise.
             fn dot<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-                each!(&self.inner, $any, v => crate::algorithms::dot(py, &**v, other, false))
+                each!(self.inner.host()?, $any, v => crate::algorithms::dot(py, &**v, other, false))
             }
             /// The inner product of this rank's elements only. Not collective.
             fn dot_local<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-                each!(&self.inner, $any, v => crate::algorithms::dot(py, &**v, other, true))
+                each!(self.inner.host()?, $any, v => crate::algorithms::dot(py, &**v, other, true))
             }
             /// In place: element ``i`` becomes ``op`` over elements
             /// ``0..=i`` in global order (like ``numpy.cumsum`` for
@@ -1011,7 +1289,12 @@ macro_rules! one_d_class {
             /// scans each copy. Errors as for ``reduce``.
             #[pyo3(signature = (op=None))]
             fn inclusive_scan(&mut self, py: Python<'_>, op: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::algorithms::scan(py, &mut **v, op, None, false))
+                on_device!(&mut self.inner, v => {
+                    let c = v.context().clone();
+                    let op = collective_arg(&c, "inclusive_scan", crate::algorithms::op_arg(op))?;
+                    py.detach(|| v.inclusive_scan(op)).py()
+                });
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::scan(py, &mut **v, op, None, false))
             }
             /// In place: element ``i`` becomes ``init op x[0] op … op
             /// x[i-1]`` in global order (element 0 becomes ``init``;
@@ -1024,12 +1307,24 @@ macro_rules! one_d_class {
                 op: Option<&Bound<'_, PyAny>>,
                 init: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::algorithms::scan(py, &mut **v, op, Some(init), false))
+                on_device!(&mut self.inner, v => {
+                    let c = v.context().clone();
+                    let args = crate::algorithms::op_arg(op).and_then(|op| {
+                        let init = match init.filter(|i| !i.is_none()) {
+                            Some(i) => element_value(py, i, "init")?,
+                            None => op.identity(),
+                        };
+                        Ok((op, init))
+                    });
+                    let (op, init) = collective_arg(&c, "exclusive_scan", args)?;
+                    py.detach(|| v.exclusive_scan(op, init)).py()
+                });
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::scan(py, &mut **v, op, Some(init), false))
             }
             /// ``inclusive_scan`` of this rank's part alone. Not collective.
             #[pyo3(signature = (op=None))]
             fn inclusive_scan_local(&mut self, py: Python<'_>, op: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::algorithms::scan(py, &mut **v, op, None, true))
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::scan(py, &mut **v, op, None, true))
             }
             /// ``exclusive_scan`` of this rank's part alone. Not collective.
             #[pyo3(signature = (op=None, init=None))]
@@ -1039,7 +1334,7 @@ macro_rules! one_d_class {
                 op: Option<&Bound<'_, PyAny>>,
                 init: Option<&Bound<'_, PyAny>>,
             ) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::algorithms::scan(py, &mut **v, op, Some(init), true))
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::scan(py, &mut **v, op, Some(init), true))
             }
             /// The smallest global index whose element equals ``value``
             /// (compared as ``numpy`` compares ``array == value``; NaN
@@ -1047,29 +1342,29 @@ macro_rules! one_d_class {
             /// (one ``MPI_Allreduce(MIN)``). Raises ``InvalidArgumentError``
             /// on every rank if ``value`` is not a real number.
             fn find(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
-                each!(&self.inner, $any, v => crate::algorithms::find(py, &**v, value))
+                each!(self.inner.host()?, $any, v => crate::algorithms::find(py, &**v, value))
             }
             /// How many elements equal ``value``, on every rank. Collective
             /// (one ``MPI_Allreduce(SUM)``). Errors as for ``find``.
             fn count(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<usize> {
-                each!(&self.inner, $any, v => crate::algorithms::count(py, &**v, value))
+                each!(self.inner.host()?, $any, v => crate::algorithms::count(py, &**v, value))
             }
             /// ``(index, value)`` of the first smallest element (like
             /// ``numpy.argmin``: the first NaN wins), or ``None`` when
             /// empty, on every rank. Collective (``MPI_Allgather`` of one
             /// candidate per rank).
             fn min_element<'py>(&self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
-                each!(&self.inner, $any, v => crate::algorithms::best(py, &**v, false))
+                each!(self.inner.host()?, $any, v => crate::algorithms::best(py, &**v, false))
             }
             /// ``(index, value)`` of the first largest element (like
             /// ``numpy.argmax``), or ``None``. Collective.
             fn max_element<'py>(&self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
-                each!(&self.inner, $any, v => crate::algorithms::best(py, &**v, true))
+                each!(self.inner.host()?, $any, v => crate::algorithms::best(py, &**v, true))
             }
             /// ``(min_element(), max_element())``, or ``None`` when empty.
             /// Collective.
             fn minmax<'py>(&self, py: Python<'py>) -> PyResult<crate::algorithms::MinMax<'py>> {
-                each!(&self.inner, $any, v => crate::algorithms::minmax(py, &**v))
+                each!(self.inner.host()?, $any, v => crate::algorithms::minmax(py, &**v))
             }
             /// Sets element ``i`` (global index) to ``start + i`` in the
             /// dtype's arithmetic (integers wrap). Not collective: each rank
@@ -1077,13 +1372,13 @@ macro_rules! one_d_class {
             /// does not fit the dtype.
             #[pyo3(signature = (start=None))]
             fn iota(&mut self, py: Python<'_>, start: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::algorithms::iota(py, &mut **v, start))
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::iota(py, &mut **v, start))
             }
             /// Replaces every local element equal to ``old`` (NaN equals
             /// nothing) by ``new``. Not collective. Raises
             /// ``InvalidArgumentError`` if ``new`` does not fit the dtype.
             fn replace(&mut self, py: Python<'_>, old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> PyResult<()> {
-                each!(&mut self.inner, $any, v => crate::algorithms::replace(py, &mut **v, old, new))
+                each!(self.inner.host_mut()?, $any, v => crate::algorithms::replace(py, &mut **v, old, new))
             }
             /// Copies every element of ``src`` (a vector or array of the
             /// same dtype and global size, any partition) into this
@@ -1098,17 +1393,17 @@ macro_rules! one_d_class {
                 let py = slf.py();
                 let peer = crate::algorithms::Peer::borrow(src, "src")?;
                 let mut me = slf.try_borrow_mut()?;
-                each!(&mut me.inner, $any, v => crate::algorithms::copy_from(py, &mut **v, &peer))
+                each!(me.inner.host_mut()?, $any, v => crate::algorithms::copy_from(py, &mut **v, &peer))
             }
             /// The global index of local element ``l``. Pure. Raises
             /// ``BoundsError`` unless ``0 <= l < local_size``.
             fn to_global(&self, l: i64) -> PyResult<usize> {
-                each!(&self.inner, $any, v => crate::algorithms::to_global(&**v, l))
+                each!(self.inner.host()?, $any, v => crate::algorithms::to_global(&**v, l))
             }
             /// The local index of global index ``i`` if this rank holds it,
             /// else ``None``. Pure.
             fn to_local(&self, i: i64) -> Option<usize> {
-                usize::try_from(i).ok().and_then(|i| each!(&self.inner, $any, v => v.to_local(i)))
+                usize::try_from(i).ok().and_then(|i| meta!(&self.inner, $any, v => v.to_local(i)))
             }
             fn __len__(&self) -> usize {
                 self.global_size()
@@ -1116,24 +1411,31 @@ macro_rules! one_d_class {
             $($extra)*
             fn __repr__(&self) -> String {
                 format!(
-                    "<dtl.{} global_size={} local_size={} local_offset={} dtype={}>",
+                    "<dtl.{} global_size={} local_size={} local_offset={} dtype={}{}>",
                     $py_name,
                     self.global_size(),
                     self.local_size(),
                     self.local_offset(),
-                    self.dt()
+                    self.dt(),
+                    placement_note(&self.inner)
                 )
             }
         }
 
         impl $cls {
             pub(crate) fn dt(&self) -> DType {
-                each!(&self.inner, $any, v => element_dtype(v.local()))
+                match &self.inner {
+                    Store::Host(h) => each!(h, $any, v => element_dtype(v.local())),
+                    Store::Device(d) => each!(d, AnyDevice, v => v.dtype()),
+                }
             }
             /// The core `Distributed1D<T>` behind this object, for a
             /// downcast to the caller's `T` (`crate::algorithms::Peer`).
             pub(crate) fn core_any(&self) -> &dyn std::any::Any {
-                each!(&self.inner, $any, v => &**v as &dyn std::any::Any)
+                match &self.inner {
+                    Store::Host(h) => each!(h, $any, v => &**v as &dyn std::any::Any),
+                    Store::Device(_) => &NO_HOST_CONTAINER,
+                }
             }
         }
     };
@@ -1155,11 +1457,17 @@ fn in_place_for_async(in_place: bool) -> PyResult<()> {
 
 impl PyDistributedTensor {
     pub(crate) fn dt(&self) -> DType {
-        each!(&self.inner, AnyTensor, v => element_dtype(v.local()))
+        match &self.inner {
+            Store::Host(h) => each!(h, AnyTensor, v => element_dtype(v.local())),
+            Store::Device(d) => each!(d, AnyDevice, v => v.dtype()),
+        }
     }
     /// The core `DistributedTensor<T>` behind this object, for a downcast.
     pub(crate) fn core_any(&self) -> &dyn std::any::Any {
-        each!(&self.inner, AnyTensor, v => v as &dyn std::any::Any)
+        match &self.inner {
+            Store::Host(h) => each!(h, AnyTensor, v => v as &dyn std::any::Any),
+            Store::Device(_) => &NO_HOST_CONTAINER,
+        }
     }
 }
 
@@ -1226,9 +1534,9 @@ one_d_class!(
     #[pyo3(signature = (new_size, fill=None))]
     fn resize(&mut self, py: Python<'_>, new_size: &Bound<'_, PyAny>, fill: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let n = size_arg(new_size, "new_size")?;
-        let c = each!(&self.inner, AnyVector, v => v.context().clone());
+        let c = each!(self.inner.host()?, AnyVector, v => v.context().clone());
         refuse_while_viewed(py, &c, &self.views, "resize")?;
-        each!(&mut self.inner, AnyVector, v => {
+        each!(self.inner.host_mut()?, AnyVector, v => {
             let x = fill_value(py, fill)?;
             py.detach(|| v.resize_with(n, x)).py()
         })
@@ -1253,7 +1561,7 @@ one_d_class!(
 /// collective.
 #[pyclass(name = "DistributedTensor", module = "dtl", weakref)]
 pub struct PyDistributedTensor {
-    inner: AnyTensor,
+    inner: Store<AnyTensor>,
     ctx: Py<PyContext>,
     views: Arc<()>,
 }
@@ -1299,17 +1607,24 @@ impl PyDistributedTensor {
         weights: Option<&Bound<'_, PyAny>>,
         axis: i64,
     ) -> PyResult<Self> {
-        let _ = device_id;
         let shape = shape_arg(shape)?;
         let d = dtype::parse(py, dtype)?;
         let spec = spec_arg(&ctx.get().ctx, partition, placement, block_size, weights)?;
         let axis = axis_arg(axis, shape.len())?;
         let c = ctx.get().ctx.clone();
+        let p = placement_arg(&c, placement)?;
+        if p != Placement::Host {
+            let dev = make_any!(AnyDevice, d, T => {
+                let v: T = fill_value::<T>(py, fill)?;
+                py.detach(|| DeviceContainer::<T>::tensor(&c, &shape, axis, v, &spec, p, device_id)).py()?
+            });
+            return Ok(PyDistributedTensor { inner: Store::Device(dev), ctx, views: Arc::new(()) });
+        }
         let inner = make_any!(AnyTensor, d, T => {
             let v: T = fill_value::<T>(py, fill)?;
             py.detach(|| DistributedTensor::<T>::with_layout(&c, &shape, v, axis, &spec)).py()?
         });
-        Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
+        Ok(PyDistributedTensor { inner: Store::Host(inner), ctx, views: Arc::new(()) })
     }
 
     /// Distributes the root's N-d array by rows (``MPI_Bcast`` of dtype and
@@ -1343,7 +1658,7 @@ impl PyDistributedTensor {
             };
             py.detach(|| DistributedTensor::<T>::scatter_from_with(&c, owned.as_ref().map(|a| a.view()), root, axis, &spec)).py()?
         });
-        Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
+        Ok(PyDistributedTensor { inner: Store::Host(inner), ctx, views: Arc::new(()) })
     }
 
     /// Reads the ``.npy`` file at ``path`` (``str`` or ``os.PathLike``;
@@ -1385,7 +1700,7 @@ impl PyDistributedTensor {
         let inner = make_any!(AnyTensor, want.unwrap_or(h.dtype), T => {
             py.detach(|| DistributedTensor::<T>::load(&c, &path, axis, &spec)).py()?
         });
-        Ok(PyDistributedTensor { inner, ctx, views: Arc::new(()) })
+        Ok(PyDistributedTensor { inner: Store::Host(inner), ctx, views: Arc::new(()) })
     }
 
     /// Writes the tensor to ``path`` (``str`` or ``os.PathLike``) as an
@@ -1400,7 +1715,7 @@ impl PyDistributedTensor {
     /// on every rank.
     fn save(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<()> {
         let path = crate::io::path_arg(path)?;
-        each!(&self.inner, AnyTensor, v => py.detach(|| v.save(&path)).py())
+        each!(self.inner.host()?, AnyTensor, v => py.detach(|| v.save(&path)).py())
     }
 
     /// The :class:`Context` the tensor lives on.
@@ -1411,47 +1726,47 @@ impl PyDistributedTensor {
     /// The global shape (a tuple).
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, each!(&self.inner, AnyTensor, v => v.shape().to_vec()))
+        PyTuple::new(py, each!(self.inner.host()?, AnyTensor, v => v.shape().to_vec()))
     }
     /// The shape of this rank's block (axis 0 is the local row count).
     #[getter]
     fn local_shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, each!(&self.inner, AnyTensor, v => v.local_shape()))
+        PyTuple::new(py, each!(self.inner.host()?, AnyTensor, v => v.local_shape()))
     }
     /// Number of dimensions.
     #[getter]
     fn ndim(&self) -> usize {
-        each!(&self.inner, AnyTensor, v => v.ndim())
+        meta!(&self.inner, AnyTensor, v => v.ndim())
     }
     /// Total number of elements (product of ``shape``).
     #[getter]
     fn global_size(&self) -> usize {
-        each!(&self.inner, AnyTensor, v => v.global_size())
+        meta!(&self.inner, AnyTensor, v => v.global_size())
     }
     /// Number of elements on this rank.
     #[getter]
     fn local_size(&self) -> usize {
-        each!(&self.inner, AnyTensor, v => v.local_size())
+        meta!(&self.inner, AnyTensor, v => v.local_size())
     }
     /// Global row index (axis 0) of this rank's first row.
     #[getter]
     fn local_offset(&self) -> usize {
-        each!(&self.inner, AnyTensor, v => v.local_offset())
+        meta!(&self.inner, AnyTensor, v => v.local_offset())
     }
     /// The NumPy dtype of the elements.
     #[getter]
     fn dtype<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArrayDescr> {
-        dtype::to_numpy(py, each!(&self.inner, AnyTensor, v => element_dtype(v.local())))
+        dtype::to_numpy(py, self.dt())
     }
     /// The partition policy of the split axis (a ``PARTITION_*`` value).
     #[getter]
     fn partition_policy(&self) -> i32 {
-        each!(&self.inner, AnyTensor, v => v.partition().kind() as i32)
+        meta!(&self.inner, AnyTensor, v => v.partition().kind() as i32)
     }
     /// The axis the tensor is split along.
     #[getter]
     fn axis(&self) -> usize {
-        each!(&self.inner, AnyTensor, v => v.split_axis())
+        meta!(&self.inner, AnyTensor, v => v.split_axis())
     }
     /// Moves the data to be split along ``axis`` (default: the current one)
     /// by ``partition``, with one ``MPI_Alltoallv``; the global content is
@@ -1465,63 +1780,175 @@ impl PyDistributedTensor {
         block_size: Option<i64>,
         weights: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let spec =
-            spec_arg(&each!(&self.inner, AnyTensor, v => v.context().clone()), partition, 0, block_size, weights)?;
+        let spec = spec_arg(
+            &each!(self.inner.host()?, AnyTensor, v => v.context().clone()),
+            partition,
+            0,
+            block_size,
+            weights,
+        )?;
         let ndim = self.ndim();
         let axis = match axis {
             Some(a) => axis_arg(a, ndim)?,
-            None => each!(&self.inner, AnyTensor, v => v.split_axis()),
+            None => meta!(&self.inner, AnyTensor, v => v.split_axis()),
         };
-        let c = each!(&self.inner, AnyTensor, v => v.context().clone());
+        let c = each!(self.inner.host()?, AnyTensor, v => v.context().clone());
         refuse_while_viewed(py, &c, &self.views, "redistribute")?;
-        each!(&mut self.inner, AnyTensor, v => py.detach(|| v.redistribute(axis, &spec)).py())
+        each!(self.inner.host_mut()?, AnyTensor, v => py.detach(|| v.redistribute(axis, &spec)).py())
     }
     /// The placement policy (``PLACEMENT_HOST``).
     #[getter]
     fn placement_policy(&self) -> i32 {
-        Placement::Host as i32
+        placement_of(&self.inner).0
+    }
+    /// The CUDA device of the local block, ``-1`` for host memory.
+    #[getter]
+    fn device_id(&self) -> i32 {
+        placement_of(&self.inner).1
+    }
+    /// ``True`` if the host can read the local block (host or unified
+    /// memory).
+    #[getter]
+    fn is_host_accessible(&self) -> bool {
+        placement_of(&self.inner).2
+    }
+    /// The ``__cuda_array_interface__`` (v3) of the local block of a device
+    /// or unified tensor (zero copy). ``AttributeError`` for host tensors.
+    #[getter]
+    fn __cuda_array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        match &self.inner {
+            Store::Device(d) => each!(d, AnyDevice, v => cuda_array_interface(py, v)),
+            Store::Host(_) => Err(pyo3::exceptions::PyAttributeError::new_err(
+                "__cuda_array_interface__: this tensor is in host memory (use local_view())",
+            )),
+        }
+    }
+    /// ``(device_type, device_id)`` of the local block (DLPack).
+    fn __dlpack_device__(&self) -> (i32, i32) {
+        crate::dlpack::device_of(placement_of(&self.inner))
+    }
+    /// A DLPack capsule over the local block (zero copy; keeps the tensor
+    /// alive). ``stream`` is ignored: dtl's work is complete when its calls
+    /// return. Not collective.
+    #[pyo3(signature = (stream=None, max_version=None, dl_device=None, copy=None))]
+    fn __dlpack__<'py>(
+        slf: &Bound<'py, Self>,
+        stream: Option<&Bound<'py, PyAny>>,
+        max_version: Option<&Bound<'py, PyAny>>,
+        dl_device: Option<&Bound<'py, PyAny>>,
+        copy: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = (stream, max_version, dl_device, copy);
+        let me = slf.try_borrow()?;
+        let token = me.views.clone();
+        let (ptr, shape) = match &me.inner {
+            Store::Device(d) => each!(d, AnyDevice, v => (
+                if v.local_size() == 0 { 0 } else { v.buffer().device_ptr() }, v.local_shape())),
+            Store::Host(h) => each!(h, AnyTensor, v => (v.local().as_ptr() as u64, v.local_shape())),
+        };
+        crate::dlpack::capsule(
+            slf.py(),
+            slf.as_any().clone().unbind(),
+            token,
+            ptr,
+            &shape,
+            me.dt(),
+            placement_of(&me.inner),
+        )
+    }
+    /// A copy of this tensor on a GPU (``PLACEMENT_DEVICE`` by default, or
+    /// ``PLACEMENT_UNIFIED``), same shape, axis and layout. Collective. See
+    /// ``dtl.to_device``.
+    #[pyo3(signature = (device_id=None, placement=1))]
+    fn _to_device(&self, py: Python<'_>, device_id: Option<i32>, placement: i64) -> PyResult<Self> {
+        let c = self.ctx.get().ctx.clone();
+        let p = placement_arg(&c, placement)?;
+        let dev = match &self.inner {
+            Store::Host(h) => each!(h, AnyTensor, v => {
+                AnyDevice::from(py.detach(|| DeviceContainer::from_tensor(v, p, device_id)).py()?)
+            }),
+            Store::Device(d) => each!(d, AnyDevice, v => {
+                let host = py.detach(|| v.to_tensor()).py()?;
+                AnyDevice::from(py.detach(|| DeviceContainer::from_tensor(&host, p, device_id)).py()?)
+            }),
+        };
+        Ok(PyDistributedTensor { inner: Store::Device(dev), ctx: self.ctx.clone_ref(py), views: Arc::new(()) })
+    }
+    /// A host copy of this tensor. Collective. See ``dtl.to_host``.
+    fn _to_host(&self, py: Python<'_>) -> PyResult<Self> {
+        let inner = match &self.inner {
+            Store::Host(h) => each!(h, AnyTensor, v => {
+                let (c, shape, axis, layout) = (v.context().clone(), v.shape().to_vec(), v.split_axis(), v.partition().clone());
+                AnyTensor::from(
+                    py.detach(|| DistributedTensor::from_layout(&c, &shape, axis, layout, v.local().to_vec())).py()?,
+                )
+            }),
+            Store::Device(d) => each!(d, AnyDevice, v => AnyTensor::from(py.detach(|| v.to_tensor()).py()?)),
+        };
+        Ok(PyDistributedTensor { inner: Store::Host(inner), ctx: self.ctx.clone_ref(py), views: Arc::new(()) })
     }
     /// The rank owning index ``row`` of the split axis. Raises
     /// ``BoundsError`` unless ``0 <= row < shape[axis]``.
     fn owner(&self, row: i64) -> PyResult<usize> {
-        let n = each!(&self.inner, AnyTensor, v => v.shape()[v.split_axis()]);
+        let n = each!(self.inner.host()?, AnyTensor, v => v.shape()[v.split_axis()]);
         let r = index_arg(row, n)?;
-        each!(&self.inner, AnyTensor, v => v.owner(r)).py()
+        each!(self.inner.host()?, AnyTensor, v => v.owner(r)).py()
     }
     /// ``True`` if this rank owns row ``row``.
     fn is_local(&self, row: i64) -> bool {
-        usize::try_from(row).map(|r| each!(&self.inner, AnyTensor, v => v.is_local(r))).unwrap_or(false)
+        usize::try_from(row).map(|r| meta!(&self.inner, AnyTensor, v => v.is_local(r))).unwrap_or(false)
     }
     /// ``(lo, hi)``: the local indices along the split axis of this rank's
     /// slices whose global indices lie in ``start..stop`` (contiguous for
     /// every partition). Pure. Raises ``BoundsError`` unless
     /// ``0 <= start <= stop <= shape[axis]``.
     fn local_range(&self, start: i64, stop: i64) -> PyResult<(usize, usize)> {
-        each!(&self.inner, AnyTensor, v => crate::access::local_range(v.partition(), v.context().rank(), start, stop))
+        each!(self.inner.host()?, AnyTensor, v => crate::access::local_range(v.partition(), v.context().rank(), start, stop))
     }
     /// This rank's block as a NumPy array of ``local_shape`` sharing the
     /// tensor's memory (zero-copy). Not collective.
     fn local_view<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let me = slf.try_borrow()?;
         let token = me.views.clone();
-        each!(&me.inner, AnyTensor, v => view_of(slf.as_any(), &token, v.local(), &v.local_shape()))
+        if let Store::Device(d) = &me.inner {
+            return each!(d, AnyDevice, v => match v.buffer().host_slice().py()? {
+                Some(x) => view_of(slf.as_any(), &token, x, &v.local_shape()),
+                None => Err(device_only(v.placement())),
+            });
+        }
+        each!(me.inner.host()?, AnyTensor, v => view_of(slf.as_any(), &token, v.local(), &v.local_shape()))
     }
     /// A copy of this rank's block. Not collective.
     fn to_numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        each!(&self.inner, AnyTensor, v => vec_to_numpy(py, v.local().to_vec(), &v.local_shape()))
+        on_device!(&self.inner, v => vec_to_numpy(py, py.detach(|| v.local_to_host()).py()?, &v.local_shape()));
+        each!(self.inner.host()?, AnyTensor, v => vec_to_numpy(py, v.local().to_vec(), &v.local_shape()))
     }
     /// Copies ``array`` (``local_size`` elements, cast to the dtype) into
     /// this rank's block. Raises ``InvalidArgumentError`` on a size
     /// mismatch. Not collective.
     fn from_numpy(&mut self, py: Python<'_>, array: &Bound<'_, PyAny>) -> PyResult<()> {
-        each!(&mut self.inner, AnyTensor, v => {
+        on_device!(&mut self.inner, v => {
+            let ls = v.local_shape();
+            if let Some(src) = device_source(py, array, v.dtype(), v.local_size())? {
+                // SAFETY: as for the 1-D containers.
+                return py.detach(|| unsafe { v.buffer_mut().copy_from_device_ptr(src) }).py();
+            }
+            let mut tmp = vec![Default::default(); v.local_size()];
+            copy_from_numpy(py, array, &mut tmp, &ls)?;
+            py.detach(|| v.local_from_host(&tmp)).py()
+        });
+        each!(self.inner.host_mut()?, AnyTensor, v => {
             let ls = v.local_shape();
             copy_from_numpy(py, array, v.local_mut(), &ls)
         })
     }
     /// Sets every local element to ``value``. Not collective.
     fn fill(&mut self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        each!(&mut self.inner, AnyTensor, v => {
+        on_device!(&mut self.inner, v => {
+            let x = fill_value(py, Some(value))?;
+            py.detach(|| v.fill(x)).py()
+        });
+        each!(self.inner.host_mut()?, AnyTensor, v => {
             let x = fill_value(py, Some(value))?;
             v.fill(x);
             Ok(())
@@ -1531,7 +1958,7 @@ impl PyDistributedTensor {
     /// Collective.
     #[pyo3(signature = (root=0))]
     fn gather<'py>(&self, py: Python<'py>, root: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
-        each!(&self.inner, AnyTensor, v => {
+        each!(self.inner.host()?, AnyTensor, v => {
             let shape = v.shape().to_vec();
             match py.detach(|| v.gather(root)).py()? {
                 Some(a) => Ok(Some(vec_to_numpy(py, a.into_raw_vec_and_offset().0, &shape)?)),
@@ -1541,7 +1968,11 @@ impl PyDistributedTensor {
     }
     /// The whole tensor on every rank (``MPI_Allgatherv``). Collective.
     fn gather_all<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        each!(&self.inner, AnyTensor, v => {
+        on_device!(&self.inner, v => {
+            let shape = v.shape().to_vec();
+            vec_to_numpy(py, py.detach(|| v.gather_all()).py()?, &shape)
+        });
+        each!(self.inner.host()?, AnyTensor, v => {
             let shape = v.shape().to_vec();
             let a = py.detach(|| v.gather_all()).py()?;
             vec_to_numpy(py, a.into_raw_vec_and_offset().0, &shape)
@@ -1568,10 +1999,10 @@ impl PyDistributedTensor {
         width: Option<&Bound<'py, PyAny>>,
         periodic: bool,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-        let c = each!(&self.inner, AnyTensor, v => v.context().clone());
+        let c = each!(self.inner.host()?, AnyTensor, v => v.context().clone());
         let (lower, upper) = collective_arg(&c, "halo_exchange", halo_width_pair(width))?;
         let spec = HaloSpec { lower, upper, periodic };
-        each!(&self.inner, AnyTensor, v => {
+        each!(self.inner.host()?, AnyTensor, v => {
             let h = py.detach(|| v.halo_exchange_spec(spec)).py()?;
             halo_to_numpy(py, h)
         })
@@ -1611,10 +2042,10 @@ impl PyDistributedTensor {
         periodic: bool,
         boundary: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let c = each!(&self.inner, AnyTensor, v => v.context().clone());
+        let c = each!(self.inner.host()?, AnyTensor, v => v.context().clone());
         let op = "local_with_halo";
         let width = collective_arg(&c, op, halo_width(width, true))?;
-        each!(&self.inner, AnyTensor, v => {
+        each!(self.inner.host()?, AnyTensor, v => {
             let b = collective_arg(&c, op, halo_boundary(py, boundary, periodic))?;
             let a = match (width, b) {
                 (HaloWidth::Split(lower, upper), None) => {
@@ -1642,12 +2073,15 @@ impl PyDistributedTensor {
     /// ``EXEC_PAR``, the default). Setting it is local.
     #[getter]
     fn execution(&self) -> i64 {
-        each!(&self.inner, AnyTensor, v => crate::algorithms::execution_code(v.execution()))
+        match &self.inner {
+            Store::Host(h) => each!(h, AnyTensor, v => crate::algorithms::execution_code(v.execution())),
+            Store::Device(_) => crate::algorithms::execution_code(dtl_core::Execution::Par),
+        }
     }
     #[setter]
     fn set_execution(&mut self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let e = crate::algorithms::execution_arg(value)?;
-        each!(&mut self.inner, AnyTensor, v => v.set_execution(e));
+        each!(self.inner.host_mut()?, AnyTensor, v => v.set_execution(e));
         Ok(())
     }
     /// ``op`` (default ``SUM``) over all elements, a NumPy scalar, on every
@@ -1660,13 +2094,13 @@ impl PyDistributedTensor {
         op: Option<&Bound<'py, PyAny>>,
         deterministic: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::reduce_any(py, v, op, deterministic))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::reduce_any(py, v, op, deterministic))).py()?)
     }
     /// ``op`` over this rank's elements only. Not collective.
     #[pyo3(signature = (op=None))]
     fn reduce_local<'py>(&self, py: Python<'py>, op: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let op = crate::algorithms::op_arg(op)?;
-        each!(&self.inner, AnyTensor, t => crate::algorithms::scalar_out(py, t.reduce_local(op).py()?))
+        each!(self.inner.host()?, AnyTensor, t => crate::algorithms::scalar_out(py, t.reduce_local(op).py()?))
     }
     /// ``sum(self * other)`` over all elements (``numpy.vdot``), on every
     /// rank; ``other``: a tensor of the same dtype, shape, split axis and
@@ -1676,7 +2110,7 @@ impl PyDistributedTensor {
             .cast::<PyDistributedTensor>()
             .map_err(|_| invalid("other must be a dtl.DistributedTensor"))?
             .try_borrow()?;
-        each!(&self.inner, AnyTensor, t => {
+        each!(self.inner.host()?, AnyTensor, t => {
             let u = o.core_any().downcast_ref().ok_or_else(|| invalid(format!(
                 "other has dtype {}, but this tensor has dtype {}; they must match", o.dt(), element_dtype(t.local()))))?;
             let x = py.detach(|| t.dot(u)).py()?;
@@ -1687,7 +2121,7 @@ impl PyDistributedTensor {
     /// ``ravel()`` for ``SUM``). Collective.
     #[pyo3(signature = (op=None))]
     fn inclusive_scan(&mut self, py: Python<'_>, op: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        each!(&mut self.inner, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::scan(py, v, op, None, false))).py()?)
+        each!(self.inner.host_mut()?, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::scan(py, v, op, None, false))).py()?)
     }
     /// In place: exclusive scan in global C order (element 0 becomes
     /// ``init``, default the op's identity). Collective.
@@ -1698,13 +2132,13 @@ impl PyDistributedTensor {
         op: Option<&Bound<'_, PyAny>>,
         init: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        each!(&mut self.inner, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::scan(py, v, op, Some(init), false))).py()?)
+        each!(self.inner.host_mut()?, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::scan(py, v, op, Some(init), false))).py()?)
     }
     /// ``inclusive_scan`` of this rank's block (C order) alone. Not collective.
     #[pyo3(signature = (op=None))]
     fn inclusive_scan_local(&mut self, op: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let op = crate::algorithms::op_arg(op)?;
-        each!(&mut self.inner, AnyTensor, t => t.inclusive_scan_local(op).py())
+        each!(self.inner.host_mut()?, AnyTensor, t => t.inclusive_scan_local(op).py())
     }
     /// ``exclusive_scan`` of this rank's block alone. Not collective.
     #[pyo3(signature = (op=None, init=None))]
@@ -1715,7 +2149,7 @@ impl PyDistributedTensor {
         init: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let op = crate::algorithms::op_arg(op)?;
-        each!(&mut self.inner, AnyTensor, t => {
+        each!(self.inner.host_mut()?, AnyTensor, t => {
             let i = match init.filter(|i| !i.is_none()) {
                 Some(i) => crate::algorithms::element(py, i, "init")?,
                 None => op.identity(),
@@ -1728,13 +2162,13 @@ impl PyDistributedTensor {
     /// stay valid. Collective.
     #[pyo3(signature = (reverse=false, stable=false))]
     fn sort(&mut self, py: Python<'_>, reverse: bool, stable: bool) -> PyResult<()> {
-        each!(&mut self.inner, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::sort(py, v, reverse, stable))).py()?)
+        each!(self.inner.host_mut()?, AnyTensor, t => t.with_flat_mut(|v| Ok(crate::algorithms::sort(py, v, reverse, stable))).py()?)
     }
     /// ``sort`` for blocks each rank has sorted already (``dtl.sort``).
     /// Collective.
     #[pyo3(signature = (reverse=false))]
     fn _sort_presorted(&mut self, py: Python<'_>, reverse: bool) -> PyResult<()> {
-        each!(&mut self.inner, AnyTensor, t => py.detach(|| t.sort_presorted(reverse)).py())
+        each!(self.inner.host_mut()?, AnyTensor, t => py.detach(|| t.sort_presorted(reverse)).py())
     }
     /// For ``dtl.async_reduce``: :meth:`reduce` over ``ctx`` (the async
     /// lane), as ``DistributedVector._reduce_on``. Axis-0 splits only.
@@ -1747,7 +2181,7 @@ impl PyDistributedTensor {
         deterministic: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let lane = ctx.ctx.clone();
-        each!(&mut self.inner, AnyTensor, t => {
+        each!(self.inner.host_mut()?, AnyTensor, t => {
             in_place_for_async(t.flat_in_place())?;
             t.with_flat_mut(|v| Ok(crate::algorithms::reduce_on(py, v, &lane, op, deterministic))).py()?
         })
@@ -1757,62 +2191,63 @@ impl PyDistributedTensor {
     #[pyo3(signature = (ctx, reverse=false, stable=false))]
     fn _sort_on(&mut self, py: Python<'_>, ctx: PyRef<'_, PyContext>, reverse: bool, stable: bool) -> PyResult<()> {
         let lane = ctx.ctx.clone();
-        each!(&mut self.inner, AnyTensor, t => {
+        each!(self.inner.host_mut()?, AnyTensor, t => {
             in_place_for_async(t.flat_in_place())?;
             t.with_flat_mut(|v| Ok(crate::algorithms::sort_on(py, v, &lane, reverse, stable))).py()?
         })
     }
     /// Sorts this rank's block (C order) only. Not collective.
     #[pyo3(signature = (reverse=false))]
-    fn sort_local(&mut self, reverse: bool) {
-        each!(&mut self.inner, AnyTensor, t => t.sort_local(reverse))
+    fn sort_local(&mut self, reverse: bool) -> PyResult<()> {
+        each!(self.inner.host_mut()?, AnyTensor, t => t.sort_local(reverse));
+        Ok(())
     }
     /// ``True`` if the elements are sorted in global C order. Collective.
     #[pyo3(signature = (reverse=false))]
     fn is_sorted(&self, py: Python<'_>, reverse: bool) -> PyResult<bool> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::is_sorted(py, v, reverse))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::is_sorted(py, v, reverse))).py()?)
     }
     /// The element at flat index ``k`` of the sorted tensor (negative from
     /// the end), on every rank. Collective.
     fn nth_element<'py>(&self, py: Python<'py>, k: i64) -> PyResult<Bound<'py, PyAny>> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::nth_element(py, v, k))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::nth_element(py, v, k))).py()?)
     }
     /// ``numpy.median`` of all elements. Collective.
     fn median(&self, py: Python<'_>) -> PyResult<f64> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::quantile(py, v, None))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::quantile(py, v, None))).py()?)
     }
     /// ``numpy.percentile(t, q)``, ``0 <= q <= 100``. Collective.
     fn percentile(&self, py: Python<'_>, q: f64) -> PyResult<f64> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::quantile(py, v, Some(q)))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::quantile(py, v, Some(q)))).py()?)
     }
     /// The smallest flat (C-order) index holding ``value``, or ``None``.
     /// Collective.
     fn find(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::find(py, v, value))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::find(py, v, value))).py()?)
     }
     /// How many elements equal ``value``. Collective.
     fn count(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<usize> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::count(py, v, value))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::count(py, v, value))).py()?)
     }
     /// ``(flat index, value)`` of the first smallest element (``argmin``),
     /// or ``None``. Collective.
     fn min_element<'py>(&self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::best(py, v, false))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::best(py, v, false))).py()?)
     }
     /// ``(flat index, value)`` of the first largest element (``argmax``),
     /// or ``None``. Collective.
     fn max_element<'py>(&self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::best(py, v, true))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::best(py, v, true))).py()?)
     }
     /// ``(min_element(), max_element())``, or ``None``. Collective.
     fn minmax<'py>(&self, py: Python<'py>) -> PyResult<crate::algorithms::MinMax<'py>> {
-        each!(&self.inner, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::minmax(py, v))).py()?)
+        each!(self.inner.host()?, AnyTensor, t => t.with_flat(|v| Ok(crate::algorithms::minmax(py, v))).py()?)
     }
     /// Sets flat element ``i`` to ``start + i`` (``np.arange(size).reshape
     /// (shape) + start`` in the dtype). Not collective.
     #[pyo3(signature = (start=None))]
     fn iota(&mut self, py: Python<'_>, start: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        each!(&mut self.inner, AnyTensor, t => {
+        each!(self.inner.host_mut()?, AnyTensor, t => {
             let s = match start.filter(|s| !s.is_none()) {
                 Some(s) => crate::algorithms::element(py, s, "start")?,
                 None => Element::ZERO,
@@ -1824,7 +2259,7 @@ impl PyDistributedTensor {
     /// Replaces every local element equal to ``old`` by ``new``. Not
     /// collective.
     fn replace(&mut self, py: Python<'_>, old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> PyResult<()> {
-        each!(&mut self.inner, AnyTensor, t => {
+        each!(self.inner.host_mut()?, AnyTensor, t => {
             let old = crate::algorithms::probe(py, old, "old")?;
             let new = crate::algorithms::element(py, new, "new")?;
             if let Some(old) = old {
@@ -1847,7 +2282,7 @@ impl PyDistributedTensor {
             .map_err(|_| invalid("src must be a dtl.DistributedTensor"))?
             .try_borrow()?;
         let mut me = slf.try_borrow_mut()?;
-        each!(&mut me.inner, AnyTensor, t => {
+        each!(me.inner.host_mut()?, AnyTensor, t => {
             let u = s.core_any().downcast_ref().ok_or_else(|| invalid(format!(
                 "src has dtype {}, but this tensor has dtype {}; they must match", s.dt(), element_dtype(t.local()))))?;
             py.detach(|| t.copy_from(u)).py()
@@ -1857,23 +2292,23 @@ impl PyDistributedTensor {
     /// ``ravel()``-ed local view). Pure. Raises ``BoundsError`` unless
     /// ``0 <= l < local_size``.
     fn to_global(&self, l: i64) -> PyResult<usize> {
-        each!(&self.inner, AnyTensor, t => t.to_global_flat(usize::try_from(l).unwrap_or(usize::MAX)).py())
+        each!(self.inner.host()?, AnyTensor, t => t.to_global_flat(usize::try_from(l).unwrap_or(usize::MAX)).py())
     }
     /// The flat global (C-order) index of every local element, in local
     /// (C) order, as an int64 array. Pure.
     fn local_flat_indices<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let idx: Vec<i64> =
-            each!(&self.inner, AnyTensor, t => t.local_flat_indices().into_iter().map(|g| g as i64).collect());
+            each!(self.inner.host()?, AnyTensor, t => t.local_flat_indices().into_iter().map(|g| g as i64).collect());
         let n = idx.len();
         vec_to_numpy(py, idx, &[n])
     }
     fn __len__(&self) -> usize {
-        each!(&self.inner, AnyTensor, v => v.shape()[0])
+        meta!(&self.inner, AnyTensor, v => v.shape()[0])
     }
     fn __repr__(&self) -> String {
-        each!(&self.inner, AnyTensor, v => format!(
-            "<dtl.DistributedTensor shape={:?} local_shape={:?} dtype={}>",
-            v.shape(), v.local_shape(), element_dtype(v.local())
+        meta!(&self.inner, AnyTensor, v => format!(
+            "<dtl.DistributedTensor shape={:?} local_shape={:?} dtype={}{}>",
+            v.shape(), v.local_shape(), self.dt().name(), placement_note(&self.inner)
         ))
     }
 }

@@ -12,6 +12,7 @@ mod algorithms;
 mod collectives;
 mod containers;
 mod context;
+mod dlpack;
 mod dtype;
 mod errors;
 mod io;

@@ -73,6 +73,62 @@ def test_device_tensor_without_cuda_raises(ctx):
         dtl.DistributedTensor(ctx, (4, 4), placement=dtl.PLACEMENT_DEVICE)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int8, np.uint16, np.int64])
+@pytest.mark.parametrize("kind", ["vector", "array", "tensor"])
+def test_host_containers_export_dlpack_zero_copy(ctx, dtype, kind):
+    if kind == "tensor":
+        c = dtl.DistributedTensor(ctx, (2 * ctx.size + 1, 3), dtype=dtype, fill=4)
+    else:
+        cls = dtl.DistributedVector if kind == "vector" else dtl.DistributedArray
+        c = cls(ctx, 3 * ctx.size + 1, dtype=dtype, fill=4)
+    assert c.__dlpack_device__() == (1, 0)
+    assert c.placement_policy == dtl.PLACEMENT_HOST and c.device_id == -1 and c.is_host_accessible
+    a = np.from_dlpack(c)
+    view = c.local_view()
+    assert a.shape == view.shape and a.dtype == np.dtype(dtype)
+    assert a.size == 0 or a.__array_interface__["data"][0] == view.__array_interface__["data"][0]
+    view[...] = 9  # same memory: the DLPack array sees the write
+    assert np.all(a == 9)
+    del c, view
+    assert np.all(a == 9)  # the capsule keeps the container alive
+    assert not hasattr(dtl.DistributedVector(ctx, 3), "__cuda_array_interface__")
+
+
+def test_dlpack_of_empty_parts(ctx):
+    v = dtl.DistributedVector(ctx, 0, dtype=np.uint8)
+    assert np.from_dlpack(v).shape == (0,)
+
+
+@pytest.mark.parametrize("kind", ["vector", "array", "tensor"])
+def test_to_host_copies_with_the_same_layout(ctx, kind):
+    n = 5 * ctx.size + 2
+    if kind == "tensor":
+        c = dtl.DistributedTensor(ctx, (n, 2), dtype=np.int32, partition=dtl.PARTITION_CYCLIC)
+    else:
+        cls = dtl.DistributedVector if kind == "vector" else dtl.DistributedArray
+        c = cls(ctx, n, dtype=np.int32, partition=dtl.PARTITION_CYCLIC)
+    c.local_view()[...] = np.arange(c.local_view().size).reshape(c.local_view().shape) + 100 * ctx.rank
+    h = dtl.to_host(ctx, c)
+    assert type(h) is type(c) and h.partition_policy == dtl.PARTITION_CYCLIC
+    assert np.array_equal(h.local_view(), c.local_view())
+    h.local_view()[...] = -1  # a copy, not a view
+    assert not np.any(c.local_view() == -1) or c.local_view().size == 0
+    with pytest.raises(dtl.InvalidArgumentError, match="container must be"):
+        dtl.to_host(ctx, np.zeros(3))
+    other = ctx.dup()
+    with pytest.raises(dtl.InvalidArgumentError, match="context"):
+        dtl.to_host(other, c)
+
+
+@no_cuda
+def test_to_device_without_cuda_raises_on_every_rank(ctx):
+    v = dtl.DistributedVector(ctx, 10)
+    for p in (dtl.PLACEMENT_DEVICE, dtl.PLACEMENT_UNIFIED):
+        with pytest.raises(dtl.InvalidArgumentError, match="not available"):
+            dtl.to_device(ctx, v, placement=p)
+    assert dtl.allreduce(ctx, 1, op=dtl.SUM) == ctx.size
+
+
 @no_cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.int32, np.uint8])
 def test_device_preferred_falls_back_to_host(ctx, dtype):
@@ -118,3 +174,75 @@ def test_with_nccl_makes_an_nccl_context(ctx, mode):
 def test_device_id_must_be_in_range(ctx):
     with pytest.raises(dtl.InvalidArgumentError, match="device_id"):
         ctx.with_nccl(10_000)
+
+
+# ---------------------------------------------------------------- with a GPU
+
+DEVICE_PLACEMENTS = [dtl.PLACEMENT_DEVICE, dtl.PLACEMENT_UNIFIED]
+
+
+@cuda
+@pytest.mark.parametrize("placement", DEVICE_PLACEMENTS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("partition", [dtl.PARTITION_BLOCK, dtl.PARTITION_CYCLIC])
+def test_device_vector_algorithms_match_numpy(ctx, placement, dtype, partition):
+    n = 1000 * ctx.size + 7
+    v = dtl.DistributedVector(ctx, n, dtype=dtype, fill=1, partition=partition, placement=placement)
+    assert v.placement_policy == placement and v.device_id >= 0
+    assert v.is_host_accessible is (placement == dtl.PLACEMENT_UNIFIED)
+    g = (np.arange(n) % 50).astype(dtype)
+    h = dtl.DistributedVector(ctx, n, dtype=dtype, partition=partition)
+    mine = g[h.local_indices()]
+    v.from_numpy(mine)
+    assert np.array_equal(v.to_numpy(), mine)
+    assert np.array_equal(v.gather_all(), g)
+    assert v.reduce(op=dtl.SUM) == g.sum(dtype=dtype)
+    assert v.reduce(op=dtl.MAX) == g.max() and v.reduce(op=dtl.MIN) == g.min()
+    v.sort(reverse=True)
+    assert np.array_equal(v.gather_all(), np.sort(g)[::-1])
+    v.from_numpy(mine)
+    v.inclusive_scan(op=dtl.SUM)
+    assert np.array_equal(v.gather_all(), np.cumsum(g, dtype=dtype))
+    v.fill(3)
+    assert np.all(v.to_numpy() == 3)
+    w = dtl.to_host(ctx, v)
+    assert w.placement_policy == dtl.PLACEMENT_HOST and np.all(w.local_view() == 3)
+    d = dtl.to_device(ctx, w, placement=placement)
+    assert np.all(d.to_numpy() == 3)
+
+
+@cuda
+def test_device_only_local_view_and_host_algorithms_raise(ctx):
+    v = dtl.DistributedVector(ctx, 10, placement=dtl.PLACEMENT_DEVICE)
+    with pytest.raises(RuntimeError, match="device-only"):
+        v.local_view()
+    with pytest.raises(RuntimeError, match="device-only"):
+        v.halo_exchange(1)
+    u = dtl.DistributedVector(ctx, 10, fill=2, placement=dtl.PLACEMENT_UNIFIED)
+    assert np.all(u.local_view() == 2)  # unified memory: zero copy on the host
+
+
+@cuda
+def test_cuda_array_interface_and_dlpack_device(ctx):
+    v = dtl.DistributedTensor(ctx, (4 * ctx.size, 3), dtype=np.float32, fill=1.5, placement=dtl.PLACEMENT_DEVICE)
+    cai = v.__cuda_array_interface__
+    assert cai["shape"] == tuple(v.local_shape) and cai["typestr"] == "<f4" and cai["version"] == 3
+    assert cai["data"][0] != 0
+    assert v.__dlpack_device__() == (2, v.device_id)
+
+
+@cuda
+def test_cupy_and_torch_see_the_same_memory(ctx):
+    cp = pytest.importorskip("cupy")
+    v = dtl.DistributedVector(ctx, 100, dtype=np.float64, fill=2, placement=dtl.PLACEMENT_DEVICE)
+    a = cp.asarray(v)  # __cuda_array_interface__, zero copy
+    a *= 3
+    assert np.all(v.to_numpy() == 6)
+    b = cp.from_dlpack(v)
+    assert int(b.data.ptr) == int(a.data.ptr)
+    src = cp.arange(v.local_size, dtype=cp.float64)
+    v.from_numpy(src)  # device-to-device import
+    assert np.array_equal(v.to_numpy(), np.arange(v.local_size))
+    torch = pytest.importorskip("torch")
+    t = torch.from_dlpack(v)
+    assert t.is_cuda and t.shape == (v.local_size,)

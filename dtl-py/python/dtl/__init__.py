@@ -122,6 +122,7 @@ from ._errors import (
     NotSupportedError,
 )
 from ._span import DistributedSpan
+from ._gpu import to_device, to_host
 from ._rma import (
     NO_OP,
     REPLACE,
@@ -315,6 +316,8 @@ __all__ = [
     "DTL_NCCL_OP_EXSCAN",
     "DTL_NCCL_OP_LOGICAL_REDUCE",
     "has_nccl",
+    "to_device",
+    "to_host",
     "nccl_supports_native",
     "nccl_supports_hybrid",
     "has_mpi",
