@@ -240,6 +240,7 @@ impl<T: GpuElement> DeviceBuffer<T> {
         }
         let bytes = self.len * std::mem::size_of::<T>();
         let (dst, s) = (self.device_ptr(), self.gpu.stream().clone());
+        self.gpu.bind()?;
         // SAFETY: both ranges are `bytes` long, live, on the same device;
         // the copy is ordered on the stream every dtl operation uses.
         unsafe { cudarc::driver::result::memcpy_dtod_async(dst, src.device_ptr(), bytes, s.cu_stream()) }
@@ -263,6 +264,7 @@ impl<T: GpuElement> DeviceBuffer<T> {
         }
         let bytes = self.len * std::mem::size_of::<T>();
         let (dst, s) = (self.device_ptr(), self.gpu.stream().clone());
+        self.gpu.bind()?;
         // SAFETY: the destination is this buffer; the caller vouches for the
         // source.
         unsafe { cudarc::driver::result::memcpy_dtod_async(dst, src, bytes, s.cu_stream()) }

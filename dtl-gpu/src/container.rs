@@ -507,6 +507,7 @@ impl<T: GpuElement> DeviceContainer<T> {
             let k = g.kernels::<T>()?;
             let p = self.buf.device_ptr();
             let s = g.stream();
+            g.bind()?;
             // SAFETY: every pointer is a live buffer of `n` elements on `g`.
             unsafe {
                 k.inclusive_scan(s, p, p, n, code, ident)?;

@@ -87,6 +87,16 @@ impl Gpu {
     pub fn synchronize(&self) -> Result<()> {
         self.stream.synchronize().map_err(cuda_err("cuStreamSynchronize"))
     }
+    /// Makes this device's context current on the calling thread
+    /// (`cuCtxSetCurrent`), before raw driver or NCCL calls: cudarc's own
+    /// methods do this themselves, a thread that only made raw calls would
+    /// otherwise have no context.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] from the driver.
+    pub fn bind(&self) -> Result<()> {
+        self.ctx.bind_to_thread().map_err(cuda_err("cuCtxSetCurrent"))
+    }
     /// The device's name, e.g. `"NVIDIA H100 80GB HBM3"`.
     pub fn name(&self) -> String {
         self.ctx.name().unwrap_or_else(|e| format!("(name unavailable: {e:?})"))

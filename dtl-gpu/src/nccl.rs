@@ -338,6 +338,7 @@ impl NcclComm {
     /// Both pointers address `count` elements of `T` on this GPU.
     pub unsafe fn allreduce_raw<T: GpuElement>(&self, send: u64, recv: u64, count: usize, op: ReduceOp) -> Result<()> {
         let (t, o) = self.native::<T>(Some(op), "allreduce")?;
+        self.gpu.bind()?;
         self.finish(nr::all_reduce(send as _, recv as _, count, t, o, self.comm, self.stream()), "ncclAllReduce")
     }
 
@@ -348,6 +349,7 @@ impl NcclComm {
     /// As [`allreduce_raw`](Self::allreduce_raw).
     pub unsafe fn broadcast_raw<T: GpuElement>(&self, send: u64, recv: u64, count: usize, root: usize) -> Result<()> {
         let (t, _) = self.native::<T>(None, "broadcast")?;
+        self.gpu.bind()?;
         let r = nr::broadcast(send as _, recv as _, count, t, root as i32, self.comm, self.stream());
         self.finish(r, "ncclBroadcast")
     }
@@ -366,6 +368,7 @@ impl NcclComm {
         root: usize,
     ) -> Result<()> {
         let (t, o) = self.native::<T>(Some(op), "reduce")?;
+        self.gpu.bind()?;
         let r = nr::reduce(send as _, recv as _, count, t, o, root as i32, self.comm, self.stream());
         self.finish(r, "ncclReduce")
     }
@@ -377,6 +380,7 @@ impl NcclComm {
     /// `send` addresses `count`, `recv` `count * size` elements.
     pub unsafe fn allgather_raw<T: GpuElement>(&self, send: u64, recv: u64, count: usize) -> Result<()> {
         let (t, _) = self.native::<T>(None, "allgather")?;
+        self.gpu.bind()?;
         self.finish(nr::all_gather(send as _, recv as _, count, t, self.comm, self.stream()), "ncclAllGather")
     }
 
@@ -393,6 +397,7 @@ impl NcclComm {
         op: ReduceOp,
     ) -> Result<()> {
         let (t, o) = self.native::<T>(Some(op), "reduce_scatter")?;
+        self.gpu.bind()?;
         let r = nr::reduce_scatter(send as _, recv as _, count, t, o, self.comm, self.stream());
         self.finish(r, "ncclReduceScatter")
     }
