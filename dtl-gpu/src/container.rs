@@ -223,6 +223,41 @@ impl<T: GpuElement> DeviceContainer<T> {
         Ok(DeviceContainer { ctx: ctx.clone(), shape, axis, layout, buf: buf? })
     }
 
+    /// Adopts `buf` as this rank's part of a container of global `shape`
+    /// split along `axis` by `layout` (e.g. the result of a device
+    /// collective). Collective: ranks agree on the shape, axis and layout,
+    /// and on each part's length.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] on every rank if some part has the wrong
+    /// length, the axis is out of range or the layout does not fit.
+    pub fn from_parts(
+        ctx: &Context,
+        shape: &[usize],
+        axis: usize,
+        layout: Layout,
+        buf: DeviceBuffer<T>,
+    ) -> Result<Self> {
+        let bad = if shape.is_empty() || axis >= shape.len() {
+            Some(format!("axis must be in 0..{} for shape {shape:?}, got {axis}", shape.len()))
+        } else if layout.global_size() != shape[axis] || layout.num_ranks() != ctx.size() {
+            Some(format!("the layout does not cover shape[{axis}] = {} over {} ranks", shape[axis], ctx.size()))
+        } else {
+            let want = layout.local_size(ctx.rank()) * others(shape, axis);
+            (buf.len() != want)
+                .then(|| format!("rank {} has {} elements, its part holds {want}", ctx.rank(), buf.len()))
+        };
+        let sig = layout.spec().signature();
+        let mut fields = dtl_core::containers::shape_fields(shape);
+        fields.extend([("axis", axis as i64), ("dtype", T::DTYPE as i64), ("partition", sig[0]), ("weights", sig[2])]);
+        ctx.agree_or_reject(
+            "DeviceContainer::from_parts",
+            &fields,
+            bad.map(|m| Error::InvalidArgument(format!("DeviceContainer::from_parts: {m}"))),
+        )?;
+        Ok(DeviceContainer { ctx: ctx.clone(), shape: shape.to_vec(), axis, layout, buf })
+    }
+
     /// A host copy as a [`DistributedVector`] with the same layout (1-D
     /// containers). Collective (the new vector's RMA exposure).
     ///

@@ -283,6 +283,39 @@ fn device_source(py: Python<'_>, array: &Bound<'_, PyAny>, dt: DType, n: usize) 
     Ok(Some(ptr))
 }
 
+/// The device op for a NumPy ufunc name, for ``dtl.transform`` on GPU
+/// containers.
+fn device_unary(name: &str) -> PyResult<dtl_gpu::UnaryOp> {
+    dtl_gpu::UnaryOp::from_name(name)
+        .filter(|o| !matches!(o, dtl_gpu::UnaryOp::Scale | dtl_gpu::UnaryOp::Add))
+        .ok_or_else(|| {
+            to_py(dtl_core::Error::NotSupported(format!(
+                "transform on a GPU container runs built-in device kernels only: numpy.negative, absolute, square, \
+             sqrt, exp, log, sin, cos, reciprocal; got {name:?} (copy to the host with dtl.to_host for others)"
+            )))
+        })
+}
+
+/// `match` on two `AnyDevice`s of the same dtype, binding both; an error
+/// for different dtypes.
+macro_rules! device_pair {
+    ($a:expr, $b:expr, $x:ident, $y:ident => $body:expr) => {
+        match ($a, $b) {
+            (AnyDevice::I8($x), AnyDevice::I8($y)) => $body,
+            (AnyDevice::I16($x), AnyDevice::I16($y)) => $body,
+            (AnyDevice::I32($x), AnyDevice::I32($y)) => $body,
+            (AnyDevice::I64($x), AnyDevice::I64($y)) => $body,
+            (AnyDevice::U8($x), AnyDevice::U8($y)) => $body,
+            (AnyDevice::U16($x), AnyDevice::U16($y)) => $body,
+            (AnyDevice::U32($x), AnyDevice::U32($y)) => $body,
+            (AnyDevice::U64($x), AnyDevice::U64($y)) => $body,
+            (AnyDevice::F32($x), AnyDevice::F32($y)) => $body,
+            (AnyDevice::F64($x), AnyDevice::F64($y)) => $body,
+            _ => Err(invalid("transform: on GPU containers src and dst must have the same dtype")),
+        }
+    };
+}
+
 /// Base object of every local view: keeps the container alive and counts
 /// live views (through the shared token).
 #[pyclass(name = "_LocalViewOwner", module = "dtl", frozen)]
@@ -844,6 +877,68 @@ macro_rules! one_d_class {
                     }),
                 };
                 Ok($cls { inner: Store::Device(dev), ctx: self.ctx.clone_ref(py), views: Arc::new(()) })
+            }
+            /// ``dtl.transform`` on a GPU container, in place: the built-in
+            /// device op ``name`` (a NumPy ufunc name). Not collective.
+            fn _device_transform_inplace(&mut self, py: Python<'_>, name: &str) -> PyResult<()> {
+                let op = device_unary(name)?;
+                on_device!(&mut self.inner, v => py.detach(|| v.transform(op, Default::default())).py());
+                Err(invalid("_device_transform_inplace: the container is in host memory"))
+            }
+            /// ``dtl.transform(self, dst, ufunc)`` on GPU containers of the
+            /// same dtype, shape, partition and device. Not collective.
+            fn _device_transform_into(&self, py: Python<'_>, dst: &Bound<'_, Self>, name: &str) -> PyResult<()> {
+                let op = device_unary(name)?;
+                let mut d = dst.try_borrow_mut()?;
+                match (&self.inner, &mut d.inner) {
+                    (Store::Device(a), Store::Device(b)) => device_pair!(a, b, x, y => py.detach(|| x.transform_into(y, op, Default::default())).py()),
+                    _ => Err(invalid("transform: src and dst must both be GPU containers (or both host)")),
+                }
+            }
+            /// The device collectives of ``dtl.allreduce`` / ``reduce`` /
+            /// ``broadcast`` (in place on every rank's local part; the parts
+            /// must have the same size on every rank) and ``allgather`` /
+            /// ``reduce_scatter`` (a new GPU vector: replicated, or block).
+            /// Through NCCL when ``ctx`` has it (``ctx.with_nccl``) and NCCL
+            /// can, else MPI with host staging (refused in native-only mode).
+            /// **Collective**.
+            #[pyo3(signature = (ctx, kind, op=None, root=0))]
+            fn _device_collective(
+                &mut self,
+                py: Python<'_>,
+                ctx: PyRef<'_, PyContext>,
+                kind: &str,
+                op: Option<&Bound<'_, PyAny>>,
+                root: usize,
+            ) -> PyResult<Option<Self>> {
+                let comm = dtl_gpu::DeviceComm::new(&ctx.ctx, ctx.nccl.clone());
+                let c = ctx.ctx.clone();
+                let op = collective_arg(&c, kind, crate::algorithms::op_arg(op))?;
+                let Store::Device(d) = &mut self.inner else {
+                    return collective_arg(&c, kind, Err(invalid("the container is in host memory")));
+                };
+                let made: Option<AnyDevice> = each!(d, AnyDevice, v => {
+                    let buf = v.buffer_mut();
+                    match kind {
+                        "allreduce" => { py.detach(|| comm.allreduce(buf, op)).py()?; None }
+                        "reduce" => { py.detach(|| comm.reduce(buf, op, root)).py()?; None }
+                        "broadcast" => { py.detach(|| comm.broadcast(buf, root)).py()?; None }
+                        "allgather" => {
+                            let out = py.detach(|| comm.allgather(buf)).py()?;
+                            let n = out.len();
+                            let layout = PartitionSpec::Replicated.layout(n, c.size()).py()?;
+                            Some(AnyDevice::from(py.detach(|| DeviceContainer::from_parts(&c, &[n], 0, layout, out)).py()?))
+                        }
+                        "reduce_scatter" => {
+                            let out = py.detach(|| comm.reduce_scatter(buf, op)).py()?;
+                            let n = out.len() * c.size();
+                            let layout = PartitionSpec::Block.layout(n, c.size()).py()?;
+                            Some(AnyDevice::from(py.detach(|| DeviceContainer::from_parts(&c, &[n], 0, layout, out)).py()?))
+                        }
+                        other => return Err(invalid(format!("unknown device collective {other:?}"))),
+                    }
+                });
+                Ok(made.map(|d| $cls { inner: Store::Device(d), ctx: self.ctx.clone_ref(py), views: Arc::new(()) }))
             }
             /// A host copy of this container (same layout). Collective. See
             /// ``dtl.to_host``.

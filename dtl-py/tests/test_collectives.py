@@ -191,3 +191,24 @@ def test_wtime_increases():
     a = dtl.wtime()
     b = dtl.wtime()
     assert isinstance(a, float) and b >= a
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.uint8])
+@pytest.mark.parametrize("per_rank", [0, 1, 3])
+def test_reduce_scatter_matches_numpy(ctx, dtype, per_rank):
+    n = per_rank * ctx.size
+    mine = ((np.arange(n) + 7 * ctx.rank) % 11).astype(dtype)
+    got = dtl.reduce_scatter(ctx, mine, op=dtl.SUM)
+    every = np.array([((np.arange(n) + 7 * r) % 11).astype(dtype) for r in range(ctx.size)])
+    want = every.sum(axis=0, dtype=dtype)[ctx.rank * per_rank : (ctx.rank + 1) * per_rank]
+    assert got.dtype == np.dtype(dtype) and np.array_equal(got, want)
+    got = dtl.reduce_scatter(ctx, mine, op=dtl.MAX)
+    assert np.array_equal(got, every.max(axis=0)[ctx.rank * per_rank : (ctx.rank + 1) * per_rank])
+
+
+def test_reduce_scatter_length_must_divide(ctx):
+    if ctx.size == 1:
+        pytest.skip("every length is a multiple of 1")
+    with pytest.raises(dtl.InvalidArgumentError, match="multiple of the number of ranks"):
+        dtl.reduce_scatter(ctx, np.zeros(ctx.size * 2 + 1))
+    assert dtl.allreduce(ctx, 1) == ctx.size

@@ -246,3 +246,54 @@ def test_cupy_and_torch_see_the_same_memory(ctx):
     torch = pytest.importorskip("torch")
     t = torch.from_dlpack(v)
     assert t.is_cuda and t.shape == (v.local_size,)
+
+
+@cuda
+@pytest.mark.parametrize("use_nccl", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.int16])
+def test_device_collectives_match_mpi(ctx, use_nccl, dtype):
+    if use_nccl and not dtl.has_nccl():
+        pytest.skip("needs libnccl")
+    c = ctx.with_nccl() if use_nccl else ctx
+    k = 6
+    mine = ((np.arange(k * ctx.size) + 3 * ctx.rank) % 7).astype(dtype)
+    every = np.array([((np.arange(k * ctx.size) + 3 * r) % 7).astype(dtype) for r in range(ctx.size)])
+    n = k * ctx.size * ctx.size  # every rank's local part has k * size elements (block)
+
+    def fresh():
+        v = dtl.DistributedVector(ctx, n, dtype=dtype, placement=dtl.PLACEMENT_DEVICE)
+        v.from_numpy(mine)
+        return v
+
+    v = fresh()
+    assert dtl.allreduce(c, v, op=dtl.SUM) is v
+    assert np.array_equal(v.to_numpy(), every.sum(axis=0, dtype=dtype))
+    v = fresh()
+    dtl.allreduce(c, v, op=dtl.MAX)
+    assert np.array_equal(v.to_numpy(), every.max(axis=0))
+    v = fresh()
+    dtl.broadcast(c, v, root=ctx.size - 1)
+    assert np.array_equal(v.to_numpy(), every[-1])
+    v = fresh()
+    dtl.reduce(c, v, op=dtl.SUM, root=0)
+    if ctx.rank == 0:
+        assert np.array_equal(v.to_numpy(), every.sum(axis=0, dtype=dtype))
+    g = dtl.allgather(c, fresh())
+    assert g.placement_policy == dtl.PLACEMENT_DEVICE and np.array_equal(g.to_numpy(), every.reshape(-1))
+    rs = dtl.reduce_scatter(c, fresh(), op=dtl.SUM)
+    assert np.array_equal(rs.to_numpy(), every.sum(axis=0, dtype=dtype)[ctx.rank * k : (ctx.rank + 1) * k])
+
+
+@cuda
+@pytest.mark.parametrize("ufunc", [np.negative, np.absolute, np.square, np.sqrt, np.exp, np.sin])
+def test_device_transform_matches_numpy(ctx, ufunc):
+    src = dtl.DistributedVector(ctx, 1000, dtype=np.float64, placement=dtl.PLACEMENT_DEVICE)
+    x = np.linspace(0.1, 3.0, src.local_size)
+    src.from_numpy(x)
+    dst = dtl.DistributedVector(ctx, 1000, dtype=np.float64, placement=dtl.PLACEMENT_DEVICE)
+    dtl.transform(src, dst, ufunc)
+    assert np.allclose(dst.to_numpy(), ufunc(x))
+    dtl.transform(src, ufunc)
+    assert np.allclose(src.to_numpy(), ufunc(x))
+    with pytest.raises(dtl.NotSupportedError, match="built-in device kernels"):
+        dtl.transform(src, lambda a: a + 1)

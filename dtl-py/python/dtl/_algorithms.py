@@ -577,6 +577,14 @@ def transform(src: Target, dst_or_func: Any, func: Optional[Callable[..., Any]] 
         dst = dst_or_func
         if not callable(func):
             raise _invalid(f"transform(src, dst, func): func must be callable, got {type(func).__name__}")
+    if getattr(src, "placement_policy", 0) in (1, 2) or getattr(dst, "placement_policy", 0) in (1, 2):
+        # GPU containers: a built-in device kernel for the ufunc (module docs).
+        name = getattr(func, "__name__", repr(func))
+        if dst is src:
+            src._device_transform_inplace(name)
+        else:
+            src._device_transform_into(dst, name)
+        return
     s, sspan = _target(src, "transform", "src")
     d, dspan = _target(dst, "transform", "dst")
     _execution(execution)

@@ -16,6 +16,25 @@ from . import _dtl
 from ._errors import _invalid
 from ._dtl import Context
 
+
+def _gpu(data: Any) -> bool:
+    """True for a dtl container whose local parts live on a GPU."""
+    return (
+        isinstance(data, (_dtl.DistributedVector, _dtl.DistributedArray))
+        and data.placement_policy in (1, 2)
+    )
+
+
+def _device(ctx: Context, data: Any, kind: str, op: Any = None, root: int = 0) -> Any:
+    """A collective over a GPU container's local parts (NCCL when ``ctx``
+    has it, else MPI with host staging): in place for allreduce / reduce /
+    broadcast (returns the container), a new GPU vector for allgather /
+    reduce_scatter."""
+    if ctx._comm_id != data.context._comm_id:
+        raise _invalid("ctx must be the context the container was made on (or its with_nccl copy)")
+    out = data._device_collective(ctx, kind, op, root)
+    return data if out is None else out
+
 SUM = "sum"
 PROD = "prod"
 MIN = "min"
@@ -106,6 +125,8 @@ def allreduce(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
     dtypes, and for bitwise/logical ops on floats.
     """
     _check_ctx(ctx)
+    if _gpu(data):
+        return _device(ctx, data, "allreduce", op)
     arr, scalar, py = _as_array(data)
     code = _op_code(op)
     if arr.ndim > 1:
@@ -121,6 +142,8 @@ def reduce(ctx: Any, data: Any = None, op: Any = SUM, root: int = 0) -> Any:
     """
     _check_ctx(ctx)
     r = _root(ctx, root)
+    if _gpu(data):
+        return _device(ctx, data, "reduce", op, r)
     arr, scalar, py = _as_array(data)
     code = _op_code(op)
     if arr.ndim > 1:
@@ -138,6 +161,8 @@ def broadcast(ctx: Context, data: Any, root: int = 0) -> Any:
     """
     _check_ctx(ctx)
     r = _root(ctx, root)
+    if _gpu(data):
+        return _device(ctx, data, "broadcast", None, r)
     is_root = ctx.rank == r
     if is_root:
         arr, scalar, py = _as_array(data)
@@ -205,6 +230,8 @@ def allgather(ctx: Context, data: ArrayLike) -> np.ndarray:
     ``MPI_Allgather``. Collective.
     """
     _check_ctx(ctx)
+    if _gpu(data):
+        return _device(ctx, data, "allgather")  # type: ignore[no-any-return]
     arr, _, _ = _as_array(data)
     _shape_agree(ctx, "allgather", arr)
     return _dtl._allgather(ctx, arr.reshape(-1)).reshape((ctx.size,) + arr.shape)
@@ -268,3 +295,27 @@ def exscan(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
 def barrier(ctx: Context) -> None:
     """Block until every rank of ``ctx`` has called it (``MPI_Barrier``)."""
     _check_ctx(ctx).barrier()
+
+
+def reduce_scatter(ctx: Context, data: Any, op: Any = SUM) -> Any:
+    """Reduce every rank's ``data`` element-wise and give rank ``r`` block
+    ``r`` of the result (``MPI_Reduce_scatter_block`` semantics; the length
+    must be a multiple of ``ctx.size``).
+
+    ``data`` is a 1-D array (the result is a NumPy array of ``len // size``
+    elements, through ``MPI_Allreduce``) or a GPU container (the result is a
+    new GPU vector, block-partitioned, through ``ncclReduceScatter`` on an
+    NCCL context). Collective. Raises ``InvalidArgumentError`` on every
+    rank for a length that is not a multiple of the number of ranks.
+    """
+    _check_ctx(ctx)
+    if _gpu(data):
+        return _device(ctx, data, "reduce_scatter", op)
+    arr, _, _ = _as_array(data)
+    flat = arr.reshape(-1)
+    bad = flat.size % ctx.size
+    if _dtl._allreduce(ctx, np.array([bad], dtype=np.int64), 3)[0] != 0:
+        raise _invalid(f"reduce_scatter: the length ({flat.size}) must be a multiple of the number of ranks ({ctx.size}) on every rank")
+    total = allreduce(ctx, flat, op)
+    k = flat.size // ctx.size
+    return np.asarray(total)[ctx.rank * k : (ctx.rank + 1) * k].copy()
