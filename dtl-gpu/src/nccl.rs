@@ -11,7 +11,8 @@
 //! NCCL communicator, `allreduce`, `broadcast`, `reduce`, `allgather` and
 //! `reduce_scatter` of NCCL's types and ops (SUM, PROD, MIN, MAX) go
 //! through NCCL ("native"); everything else — 16-bit integers, logical and
-//! bitwise ops, scans, v-variants, gather/scatter/alltoall — is "hybrid":
+//! bitwise ops, scans, v-variants (`allgatherv`, `gatherv`, `scatterv`,
+//! `alltoallv`), alltoall — is "hybrid":
 //! copied to the host, run through MPI, copied back. In
 //! [`NcclMode::NativeOnly`] hybrid operations are refused with
 //! [`Error::NotSupported`]; in [`NcclMode::HybridParity`] (the default)
@@ -670,6 +671,100 @@ impl DeviceComm {
             host.copy_from_slice(&out);
             Ok(())
         })
+    }
+
+    /// A host copy of `buf` for a hybrid-only collective (refused in
+    /// native-only mode); errors are raised on every rank.
+    fn host_copy<T: GpuElement>(&self, what: &str, buf: &DeviceBuffer<T>) -> Result<Vec<T>> {
+        let bad = self.hybrid_only(what).err();
+        self.agree(what, &[("dtype", T::DTYPE as i64)], bad)?;
+        let host = buf.to_vec();
+        self.agree(what, &[], host.as_ref().err().cloned())?;
+        host
+    }
+
+    /// A new buffer like `like` (same GPU and placement) holding `data`;
+    /// errors are raised on every rank.
+    fn upload_new<T: GpuElement>(&self, what: &str, like: &DeviceBuffer<T>, data: &[T]) -> Result<DeviceBuffer<T>> {
+        let out = DeviceBuffer::from_host(like.gpu(), data, like.placement());
+        self.agree(what, &[], out.as_ref().err().cloned())?;
+        out
+    }
+
+    /// Every rank's `send` (lengths may differ) concatenated in rank order
+    /// on every rank, and the lengths (`MPI_Allgatherv`, staged; hybrid
+    /// only). Collective.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] in native-only mode; CUDA and MPI errors; on
+    /// every rank.
+    pub fn allgatherv<T: GpuElement>(&self, send: &DeviceBuffer<T>) -> Result<(DeviceBuffer<T>, Vec<usize>)> {
+        let host = self.host_copy("allgatherv", send)?;
+        let (all, counts) = self.ctx.allgatherv(&host)?;
+        Ok((self.upload_new("allgatherv", send, &all)?, counts))
+    }
+
+    /// Every rank's `send` concatenated in rank order on `root` (`None`
+    /// elsewhere), and the lengths (`MPI_Gatherv`, staged; hybrid only).
+    /// Collective.
+    ///
+    /// # Errors
+    /// As [`allgatherv`](Self::allgatherv); [`Error::Bounds`] for a bad root.
+    pub fn gatherv<T: GpuElement>(
+        &self,
+        send: &DeviceBuffer<T>,
+        root: usize,
+    ) -> Result<Option<(DeviceBuffer<T>, Vec<usize>)>> {
+        self.agree("gatherv", &[("root", root as i64)], self.ctx.check_rank(root, "root").err())?;
+        let host = self.host_copy("gatherv", send)?;
+        let got = self.ctx.gatherv(&host, root)?;
+        // Only the root uploads; its failure cannot be agreed on without
+        // a collective the others would not join, so it stays on the root.
+        match got {
+            Some((all, counts)) => Ok(Some((DeviceBuffer::from_host(send.gpu(), &all, send.placement())?, counts))),
+            None => Ok(None),
+        }
+    }
+
+    /// Distributes `root`'s `send` in blocks of `counts[r]` elements to
+    /// rank `r` (`MPI_Scatterv`, staged; hybrid only); other ranks' `send`
+    /// and `counts` are ignored. Collective.
+    ///
+    /// # Errors
+    /// As [`gatherv`](Self::gatherv); [`Error::InvalidArgument`] on every
+    /// rank if the root's counts do not fit its buffer.
+    pub fn scatterv<T: GpuElement>(
+        &self,
+        send: &DeviceBuffer<T>,
+        counts: &[usize],
+        root: usize,
+    ) -> Result<DeviceBuffer<T>> {
+        self.agree("scatterv", &[("root", root as i64)], self.ctx.check_rank(root, "root").err())?;
+        let host = if self.ctx.rank() == root {
+            self.host_copy("scatterv", send)?
+        } else {
+            self.host_copy("scatterv", &DeviceBuffer::zeros(send.gpu(), 0, send.placement())?)?
+        };
+        let mine = self.ctx.scatterv(&host, counts, root)?;
+        self.upload_new("scatterv", send, &mine)
+    }
+
+    /// All-to-all with per-destination counts: the first `send_counts[0]`
+    /// elements go to rank 0, the next `send_counts[1]` to rank 1, …;
+    /// returns what this rank received (in source-rank order) and the
+    /// counts (`MPI_Alltoallv`, staged; hybrid only). Collective.
+    ///
+    /// # Errors
+    /// As [`allgatherv`](Self::allgatherv); [`Error::InvalidArgument`] for
+    /// counts that do not fit the buffer.
+    pub fn alltoallv<T: GpuElement>(
+        &self,
+        send: &DeviceBuffer<T>,
+        send_counts: &[usize],
+    ) -> Result<(DeviceBuffer<T>, Vec<usize>)> {
+        let host = self.host_copy("alltoallv", send)?;
+        let (got, counts) = self.ctx.alltoallv(&host, send_counts)?;
+        Ok((self.upload_new("alltoallv", send, &got)?, counts))
     }
 
     /// Copies `buf` to the host, runs `f` (MPI) on the copy, copies it

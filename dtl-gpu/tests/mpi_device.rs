@@ -258,6 +258,23 @@ fn t_collectives_staged<T: GpuElement>(ctx: &Context) {
     check_eq!(b.to_vec().unwrap(), ctx.alltoall(&mine).unwrap(), "alltoall");
     let mut b = DeviceBuffer::from_host(&g, &mine, Placement::Device).unwrap();
     check_err_same!(ctx, comm.broadcast(&mut b, size), Error::Bounds(_), "broadcast root out of range");
+    // The v-variants (hybrid: MPI with host staging), uneven lengths.
+    let uneven: Vec<T> = (0..ctx.rank() + 1).map(|i| T::from_f64((i * 5 + ctx.rank()) as f64 % 9.0)).collect();
+    let b = DeviceBuffer::from_host(&g, &uneven, Placement::Device).unwrap();
+    let (all, counts) = comm.allgatherv(&b).unwrap();
+    let (want, want_counts) = ctx.allgatherv(&uneven).unwrap();
+    check_eq!((all.to_vec().unwrap(), counts), (want, want_counts), "allgatherv");
+    let got = comm.gatherv(&b, 0).unwrap().map(|(d, c)| (d.to_vec().unwrap(), c));
+    check_eq!(got, ctx.gatherv(&uneven, 0).unwrap(), "gatherv");
+    let root_data: Vec<T> = (0..size * (size + 1) / 2).map(|i| T::from_f64((i % 13) as f64)).collect();
+    let counts: Vec<usize> = (1..=size).collect();
+    let rb = DeviceBuffer::from_host(&g, &root_data, Placement::Device).unwrap();
+    let got = comm.scatterv(&rb, &counts, size - 1).unwrap().to_vec().unwrap();
+    check_eq!(got, ctx.scatterv(&root_data, &counts, size - 1).unwrap(), "scatterv");
+    let send_counts = vec![1usize; size];
+    let sb = DeviceBuffer::from_host(&g, &mine[..size], Placement::Device).unwrap();
+    let (got, c) = comm.alltoallv(&sb, &send_counts).unwrap();
+    check_eq!((got.to_vec().unwrap(), c), ctx.alltoallv(&mine[..size], &send_counts).unwrap(), "alltoallv");
 }
 
 fn t_nccl<T: GpuElement>(ctx: &Context) {
@@ -299,6 +316,7 @@ fn t_nccl_native_only(ctx: &Context) {
     let mut b = DeviceBuffer::from_host(&g, &[1i64, 2, 3], Placement::Device).unwrap();
     check_err_same!(ctx, comm.scan(&mut b, ReduceOp::Sum), Error::NotSupported(_), "scan in native-only");
     check_err_same!(ctx, comm.allreduce(&mut b, ReduceOp::LAnd), Error::NotSupported(_), "LAND native-only");
+    check_err_same!(ctx, comm.allgatherv(&b), Error::NotSupported(_), "allgatherv in native-only");
     let mut h = DeviceBuffer::from_host(&g, &[1i16, 2], Placement::Device).unwrap();
     check_err_same!(ctx, comm.allreduce(&mut h, ReduceOp::Sum), Error::NotSupported(_), "int16 native-only");
     comm.allreduce(&mut b, ReduceOp::Sum).unwrap();

@@ -898,7 +898,8 @@ macro_rules! one_d_class {
             /// The device collectives of ``dtl.allreduce`` / ``reduce`` /
             /// ``broadcast`` (in place on every rank's local part; the parts
             /// must have the same size on every rank) and ``allgather`` /
-            /// ``reduce_scatter`` (a new GPU vector: replicated, or block).
+            /// ``allgatherv`` / ``reduce_scatter`` (a new GPU vector:
+            /// replicated, or block).
             /// Through NCCL when ``ctx`` has it (``ctx.with_nccl``) and NCCL
             /// can, else MPI with host staging (refused in native-only mode).
             /// **Collective**.
@@ -925,6 +926,12 @@ macro_rules! one_d_class {
                         "broadcast" => { py.detach(|| comm.broadcast(buf, root)).py()?; None }
                         "allgather" => {
                             let out = py.detach(|| comm.allgather(buf)).py()?;
+                            let n = out.len();
+                            let layout = PartitionSpec::Replicated.layout(n, c.size()).py()?;
+                            Some(AnyDevice::from(py.detach(|| DeviceContainer::from_parts(&c, &[n], 0, layout, out)).py()?))
+                        }
+                        "allgatherv" => {
+                            let (out, _) = py.detach(|| comm.allgatherv(buf)).py()?;
                             let n = out.len();
                             let layout = PartitionSpec::Replicated.layout(n, c.size()).py()?;
                             Some(AnyDevice::from(py.detach(|| DeviceContainer::from_parts(&c, &[n], 0, layout, out)).py()?))

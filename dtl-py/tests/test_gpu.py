@@ -297,3 +297,14 @@ def test_device_transform_matches_numpy(ctx, ufunc):
     assert np.allclose(src.to_numpy(), ufunc(x))
     with pytest.raises(dtl.NotSupportedError, match="built-in device kernels"):
         dtl.transform(src, lambda a: a + 1)
+
+
+@cuda
+def test_device_allgatherv_uneven_parts(ctx):
+    n = ctx.size * (ctx.size + 1) // 2  # weighted: rank r holds r + 1 elements
+    v = dtl.DistributedVector(ctx, n, dtype=np.int32, partition=dtl.PARTITION_WEIGHTED,
+                              weights=list(range(1, ctx.size + 1)), placement=dtl.PLACEMENT_DEVICE)
+    v.from_numpy(np.full(v.local_size, ctx.rank, dtype=np.int32))
+    g, counts = dtl.allgatherv(ctx, v)
+    assert list(counts) == list(range(1, ctx.size + 1))
+    assert np.array_equal(g.to_numpy(), np.repeat(np.arange(ctx.size), np.arange(1, ctx.size + 1)))

@@ -243,6 +243,10 @@ def allgatherv(ctx: Context, data: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
     Returns ``(data, counts)``: the concatenation in rank order and each
     rank's count. ``MPI_Allgatherv``. Collective.
     """
+    if _gpu(data):
+        _check_ctx(ctx)
+        counts = allgather(ctx, np.array([data.local_size], dtype=np.int64)).reshape(-1)
+        return _device(ctx, data, "allgatherv"), counts
     _check_ctx(ctx)
     arr, _, _ = _as_array(data)
     out, counts = _dtl._allgatherv(ctx, arr.reshape(-1))
