@@ -229,24 +229,72 @@ fn placement_of<H>(s: &Store<H>) -> (i32, i32, bool) {
     }
 }
 
-/// `__cuda_array_interface__` (version 3) of a device container's local
-/// part: shape, typestr, data pointer; `stream` 1 (the legacy default
-/// stream, which dtl's work is ordered on and synchronised before return).
-fn cuda_array_interface<'py, T: dtl_gpu::GpuElement>(
-    py: Python<'py>,
-    v: &DeviceContainer<T>,
-) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-    let d = pyo3::types::PyDict::new(py);
-    d.set_item("shape", PyTuple::new(py, v.local_shape())?)?;
-    let np = py.import("numpy")?;
-    let typestr: String = np.getattr("dtype")?.call1((T::DTYPE.name(),))?.getattr("str")?.extract()?;
-    d.set_item("typestr", typestr)?;
-    let ptr = if v.local_size() == 0 { 0 } else { v.buffer().device_ptr() };
-    d.set_item("data", (ptr, false))?;
-    d.set_item("strides", py.None())?;
-    d.set_item("version", 3)?;
-    d.set_item("stream", 1)?;
-    Ok(d)
+/// This rank's local part as DLPack and `__cuda_array_interface__` see it:
+/// address (0 for an empty part), C-order shape, dtype.
+pub(crate) trait LocalParts {
+    /// `(address, shape, dtype)` of this rank's local part.
+    fn local_parts(&self) -> (u64, Vec<usize>, DType);
+}
+
+macro_rules! host_local_parts {
+    ($any:ident, $v:ident => $shape:expr) => {
+        impl LocalParts for $any {
+            fn local_parts(&self) -> (u64, Vec<usize>, DType) {
+                each!(self, $any, $v => ($v.local().as_ptr() as u64, $shape, element_dtype($v.local())))
+            }
+        }
+    };
+}
+host_local_parts!(AnyVector, v => vec![v.local_size()]);
+host_local_parts!(AnyArray, v => vec![v.local_size()]);
+host_local_parts!(AnyTensor, v => v.local_shape());
+
+impl LocalParts for AnyDevice {
+    fn local_parts(&self) -> (u64, Vec<usize>, DType) {
+        each!(self, AnyDevice, v => (
+            if v.local_size() == 0 { 0 } else { v.buffer().device_ptr() },
+            v.local_shape(),
+            v.dtype(),
+        ))
+    }
+}
+
+impl<H: LocalParts> Store<H> {
+    fn local_parts(&self) -> (u64, Vec<usize>, DType) {
+        match self {
+            Store::Host(h) => h.local_parts(),
+            Store::Device(d) => d.local_parts(),
+        }
+    }
+
+    /// `__cuda_array_interface__` (version 3) of a GPU container's local
+    /// part: shape, typestr, data pointer; `stream` 1 (the legacy default
+    /// stream, which dtl's work is ordered on and synchronised before
+    /// return). `AttributeError` for host containers.
+    fn cuda_array_interface<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        if let Store::Host(_) = self {
+            return Err(pyo3::exceptions::PyAttributeError::new_err(
+                "__cuda_array_interface__: this container is in host memory (use local_view())",
+            ));
+        }
+        let (ptr, shape, dt) = self.local_parts();
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("shape", PyTuple::new(py, shape)?)?;
+        let typestr: String = py.import("numpy")?.getattr("dtype")?.call1((dt.name(),))?.getattr("str")?.extract()?;
+        d.set_item("typestr", typestr)?;
+        d.set_item("data", (ptr, false))?;
+        d.set_item("strides", py.None())?;
+        d.set_item("version", 3)?;
+        d.set_item("stream", 1)?;
+        Ok(d)
+    }
+
+    /// A DLPack capsule over the local part of `owner` (whose store this
+    /// is), keeping it alive and counted among its views.
+    fn dlpack<'py>(&self, owner: &Bound<'py, PyAny>, views: &Arc<()>) -> PyResult<Bound<'py, PyAny>> {
+        let (ptr, shape, dt) = self.local_parts();
+        crate::dlpack::capsule(owner.py(), owner.clone().unbind(), views.clone(), ptr, &shape, dt, placement_of(self))
+    }
 }
 
 /// The device address of `array` if it is a GPU array (it has a
@@ -820,12 +868,7 @@ macro_rules! one_d_class {
             /// zero copy). Raises ``AttributeError`` for host containers.
             #[getter]
             fn __cuda_array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-                match &self.inner {
-                    Store::Device(d) => each!(d, AnyDevice, v => cuda_array_interface(py, v)),
-                    Store::Host(_) => Err(pyo3::exceptions::PyAttributeError::new_err(
-                        "__cuda_array_interface__: this container is in host memory (use local_view())",
-                    )),
-                }
+                self.inner.cuda_array_interface(py)
             }
             /// ``(kDLCUDA or kDLCUDAManaged, device id)`` for GPU
             /// containers, ``(kDLCPU, 0)`` for host ones (DLPack).
@@ -848,15 +891,7 @@ macro_rules! one_d_class {
             ) -> PyResult<Bound<'py, PyAny>> {
                 let _ = (stream, max_version, dl_device, copy);
                 let me = slf.try_borrow()?;
-                let token = me.views.clone();
-                let (ptr, shape, dt, dev) = match &me.inner {
-                    Store::Device(d) => each!(d, AnyDevice, v => (
-                        if v.local_size() == 0 { 0 } else { v.buffer().device_ptr() },
-                        v.local_shape(), v.dtype(), placement_of(&me.inner))),
-                    Store::Host(h) => each!(h, $any, v => (
-                        v.local().as_ptr() as u64, vec![v.local_size()], me.dt(), placement_of(&me.inner))),
-                };
-                crate::dlpack::capsule(slf.py(), slf.as_any().clone().unbind(), token, ptr, &shape, dt, dev)
+                me.inner.dlpack(slf.as_any(), &me.views)
             }
             /// A copy of this container on a GPU (``placement``
             /// ``PLACEMENT_DEVICE`` by default, or ``PLACEMENT_UNIFIED``), same
@@ -1898,7 +1933,9 @@ impl PyDistributedTensor {
         refuse_while_viewed(py, &c, &self.views, "redistribute")?;
         each!(self.inner.host_mut()?, AnyTensor, v => py.detach(|| v.redistribute(axis, &spec)).py())
     }
-    /// The placement policy (``PLACEMENT_HOST``).
+    /// The placement policy of the local blocks (``PLACEMENT_HOST``,
+    /// ``PLACEMENT_DEVICE`` or ``PLACEMENT_UNIFIED``;
+    /// ``PLACEMENT_DEVICE_PREFERRED`` reports what it resolved to).
     #[getter]
     fn placement_policy(&self) -> i32 {
         placement_of(&self.inner).0
@@ -1918,12 +1955,7 @@ impl PyDistributedTensor {
     /// or unified tensor (zero copy). ``AttributeError`` for host tensors.
     #[getter]
     fn __cuda_array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-        match &self.inner {
-            Store::Device(d) => each!(d, AnyDevice, v => cuda_array_interface(py, v)),
-            Store::Host(_) => Err(pyo3::exceptions::PyAttributeError::new_err(
-                "__cuda_array_interface__: this tensor is in host memory (use local_view())",
-            )),
-        }
+        self.inner.cuda_array_interface(py)
     }
     /// ``(device_type, device_id)`` of the local block (DLPack).
     fn __dlpack_device__(&self) -> (i32, i32) {
@@ -1942,21 +1974,7 @@ impl PyDistributedTensor {
     ) -> PyResult<Bound<'py, PyAny>> {
         let _ = (stream, max_version, dl_device, copy);
         let me = slf.try_borrow()?;
-        let token = me.views.clone();
-        let (ptr, shape) = match &me.inner {
-            Store::Device(d) => each!(d, AnyDevice, v => (
-                if v.local_size() == 0 { 0 } else { v.buffer().device_ptr() }, v.local_shape())),
-            Store::Host(h) => each!(h, AnyTensor, v => (v.local().as_ptr() as u64, v.local_shape())),
-        };
-        crate::dlpack::capsule(
-            slf.py(),
-            slf.as_any().clone().unbind(),
-            token,
-            ptr,
-            &shape,
-            me.dt(),
-            placement_of(&me.inner),
-        )
+        me.inner.dlpack(slf.as_any(), &me.views)
     }
     /// A copy of this tensor on a GPU (``PLACEMENT_DEVICE`` by default, or
     /// ``PLACEMENT_UNIFIED``), same shape, axis and layout. Collective. See
