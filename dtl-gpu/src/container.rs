@@ -161,15 +161,8 @@ impl<T: GpuElement> DeviceContainer<T> {
             Ok((layout, buf))
         })();
         let sig = spec.signature();
-        let mut fields = dtl_core::containers::shape_fields(shape);
-        fields.extend([
-            ("axis", axis as i64),
-            ("dtype", T::DTYPE as i64),
-            ("partition", sig[0]),
-            ("partition parameter", sig[1]),
-            ("weights", sig[2]),
-            ("placement", placement as i64),
-        ]);
+        let mut fields = dtl_core::containers::tensor_fields(shape, axis, T::DTYPE, sig);
+        fields.push(("placement", placement as i64));
         ctx.agree_or_reject("device container construction", &fields, local.as_ref().err().cloned())?;
         let (layout, buf) = local?;
         Ok(DeviceContainer { ctx: ctx.clone(), shape: shape.to_vec(), axis, layout, buf })
@@ -247,9 +240,7 @@ impl<T: GpuElement> DeviceContainer<T> {
             (buf.len() != want)
                 .then(|| format!("rank {} has {} elements, its part holds {want}", ctx.rank(), buf.len()))
         };
-        let sig = layout.spec().signature();
-        let mut fields = dtl_core::containers::shape_fields(shape);
-        fields.extend([("axis", axis as i64), ("dtype", T::DTYPE as i64), ("partition", sig[0]), ("weights", sig[2])]);
+        let fields = dtl_core::containers::tensor_fields(shape, axis, T::DTYPE, layout.spec().signature());
         ctx.agree_or_reject(
             "DeviceContainer::from_parts",
             &fields,

@@ -153,7 +153,7 @@ pub use access::GlobalIndex;
 pub use array::DistributedArray;
 pub use map::DistributedMap;
 pub use span::{DistributedSpan, DistributedSpanMut};
-pub use tensor::{shape_fields, DistributedTensor};
+pub use tensor::{tensor_fields, DistributedTensor};
 pub use vector::{Distributed1D, DistributedVector};
 
 use crate::context::Context;

@@ -81,16 +81,37 @@ fn checked_len(shape: &[usize]) -> Result<usize> {
     })
 }
 
-/// Agreement fields for a shape (for [`Context::agree_or_reject`]): a fixed
-/// count (missing dims as -1), so that ranks with different ndims still run
-/// the same `MPI_Allreduce`. Pure.
-pub fn shape_fields(shape: &[usize]) -> Vec<(&'static str, i64)> {
+/// Agreement fields for a shape: a fixed count (missing dims as -1), so that
+/// ranks with different ndims still run the same `MPI_Allreduce`.
+fn shape_fields(shape: &[usize]) -> Vec<(&'static str, i64)> {
     const NAMES: [&str; 8] =
         ["shape[0]", "shape[1]", "shape[2]", "shape[3]", "shape[4]", "shape[5]", "shape[6]", "shape[7]"];
     let mut f = vec![("ndim", shape.len() as i64)];
     for (k, &name) in NAMES.iter().enumerate() {
         f.push((name, shape.get(k).map_or(-1, |&d| d as i64)));
     }
+    f
+}
+
+/// The agreement fields of an N-d container (for
+/// [`Context::agree_or_reject`]): its shape (see the fixed-count rule
+/// above), split axis, dtype and partition signature (`sig`, from
+/// [`PartitionSpec::signature`]). Pure; 14 of the 16 agreement slots, so a
+/// caller may add two.
+pub fn tensor_fields(
+    shape: &[usize],
+    axis: usize,
+    dtype: crate::element::DType,
+    sig: [i64; 3],
+) -> Vec<(&'static str, i64)> {
+    let mut f = shape_fields(shape);
+    f.extend([
+        ("axis", axis as i64),
+        ("dtype", dtype as i64),
+        ("partition", sig[0]),
+        ("partition parameter", sig[1]),
+        ("weights", sig[2]),
+    ]);
     f
 }
 
@@ -138,15 +159,7 @@ impl<T: Element> DistributedTensor<T> {
     /// invalid spec parameters; [`Error::Mismatch`] if ranks disagree.
     pub fn with_layout(ctx: &Context, shape: &[usize], value: T, axis: usize, spec: &PartitionSpec) -> Result<Self> {
         let layout = layout_for(ctx, shape, axis, spec);
-        let sig = spec.signature();
-        let mut fields = shape_fields(shape);
-        fields.extend([
-            ("dtype", T::DTYPE as i64),
-            ("axis", axis as i64),
-            ("partition", sig[0]),
-            ("partition parameter", sig[1]),
-            ("weights", sig[2]),
-        ]);
+        let fields = tensor_fields(shape, axis, T::DTYPE, spec.signature());
         ctx.agree_or_reject("tensor construction", &fields, layout.as_ref().err().cloned())?;
         let part = layout?;
         let mut local_shape = shape.to_vec();
@@ -250,15 +263,7 @@ impl<T: Element> DistributedTensor<T> {
             (local.len() != want)
                 .then(|| format!("rank {} passed {} local elements, its block holds {want}", ctx.rank(), local.len()))
         };
-        let sig = layout.spec().signature();
-        let mut fields = shape_fields(shape);
-        fields.extend([
-            ("axis", axis as i64),
-            ("dtype", T::DTYPE as i64),
-            ("partition", sig[0]),
-            ("partition parameter", sig[1]),
-            ("weights", sig[2]),
-        ]);
+        let fields = tensor_fields(shape, axis, T::DTYPE, layout.spec().signature());
         ctx.agree_or_reject(
             "DistributedTensor::from_layout",
             &fields,
