@@ -231,7 +231,7 @@ fuzz: sys-deps
 
 # ---------------------------------------------------------------- benchmarks
 # Side by side with NumPy / mpi4py in one run; figures in bench/results/*.json
-# and tables on stdout (copied into docs/performance.md).
+# and tables on stdout (copied into docs/src/performance.md).
 bench: build-py
 	mkdir -p bench/results
 	$(MPIRUN) -np 1 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np1.json

@@ -20,7 +20,7 @@ From Python::
     topo = dtl.topology.query()          # collective: dtl.Topology(dtl.Context())
     print(topo.local_rank, topo.cpu_affinity(), topo.gpu_id)
 
-See ``docs/topology.md`` for the binding rule and how ``device_id="auto"``
+See ``docs/src/topology.md`` for the binding rule and how ``device_id="auto"``
 picks a GPU.
 """
 

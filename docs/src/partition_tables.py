@@ -1,9 +1,9 @@
 """Prints who owns what for n = 10 elements over the ranks, for every
 partition policy of the index containers, from the dtl package itself.
 
-The tables in docs/partitions.md are this script's output at np 3:
+The tables in docs/src/partitions.md are this script's output at np 3:
 
-    mpirun -np 3 .venv/bin/python docs/partition_tables.py
+    mpirun -np 3 .venv/bin/python docs/src/partition_tables.py
 """
 
 import numpy as np
