@@ -7,7 +7,7 @@ Run under MPI (``make docs-figures`` runs it at np 4):
 Nothing here is drawn by hand: every rank builds the containers with the
 ``dtl`` package and reports what it holds (``local_indices()``,
 ``local_shape``/``local_offset``, ``DistributedMap.is_local``); rank 0
-gathers the answers with ``dtl.gather`` / ``dtl.allgatherv``, checks them
+gathers the answers with ``dtl.gather`` and ``DistributedTensor.gather``, checks them
 against the partition rules stated in policies.md (an independent
 computation in NumPy) and draws the PNGs with matplotlib into OUTDIR
 (default ``docs/src/figures``). Any mismatch exits 1 on every rank.
