@@ -22,6 +22,7 @@ if any rank saw a failure.
 """
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,8 @@ with dtl.Context() as ctx:
     last = size - 1
 
     # ---- allreduce (MPI_Allreduce), every op
-    for op, ref in [(dtl.SUM, np.sum), (dtl.MIN, np.min), (dtl.MAX, np.max)]:
+    references: list[tuple[str, Callable[..., Any]]] = [(dtl.SUM, np.sum), (dtl.MIN, np.min), (dtl.MAX, np.max)]
+    for op, ref in references:
         check(f"allreduce {op} float64", dtl.allreduce(ctx, floats, op=op), ref(all_floats, axis=0))
         check(f"allreduce {op} int64", dtl.allreduce(ctx, ints, op=op), ref(all_ints, axis=0))
     small = np.clip(ints, -3, 3)  # |product| <= 3**size: no overflow

@@ -12,12 +12,12 @@ INCREMENTS = 100
 with dtl.Context() as ctx:
     counter = np.zeros(1, dtype=np.int64)
     with dtl.Window(ctx, base=counter) as win:
-        seen = []
+        seen: list[int] = []
         for _ in range(INCREMENTS):
             with win.lock(target=0, mode="exclusive"):
                 seen.append(int(dtl.rma_fetch_and_add(win, target=0, offset=0, addend=1, dtype=np.int64)))
         ctx.barrier()
-        everyone, _ = dtl.allgatherv(ctx, np.array(seen, dtype=np.int64))
+        everyone, _counts = dtl.allgatherv(ctx, np.array(seen, dtype=np.int64))
         if ctx.is_root:
             assert counter[0] == INCREMENTS * ctx.size, counter[0]
             assert sorted(everyone.tolist()) == list(range(INCREMENTS * ctx.size))
