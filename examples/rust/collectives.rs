@@ -103,7 +103,7 @@ fn run(ctx: &Context) -> Result<(), String> {
     let want_v: Vec<i64> = (0..size).flat_map(|r| all_ints[r][..r % K + 1].to_vec()).collect();
     let want_counts: Vec<usize> = (0..size).map(|r| r % K + 1).collect();
     c.eq("allgatherv", ctx.allgatherv(mine).map_err(err)?, (want_v.clone(), want_counts.clone()));
-    c.eq("gatherv", ctx.gatherv(mine, last).map_err(err)?, (rank == last).then(|| (want_v, want_counts)));
+    c.eq("gatherv", ctx.gatherv(mine, last).map_err(err)?, (rank == last).then_some((want_v, want_counts)));
 
     // ---- scatter / scatterv (MPI_Scatter, MPI_Scatterv) from rank 0
     let table: Vec<i32> = (0..3 * size as i32).map(|i| 10 * i).collect();
