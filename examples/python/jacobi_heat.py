@@ -31,6 +31,7 @@ import sys
 import time
 
 import numpy as np
+import numpy.typing as npt
 
 import dtl
 
@@ -41,21 +42,24 @@ ROWS, COLS = 48, 40  # plate points
 PLATE_STEPS = 200
 TOL = 1e-12
 
+# (name, parallel result gathered on rank 0, serial result, summary line)
+Result = tuple[str, npt.NDArray[np.float64], npt.NDArray[np.float64], str]
 
-def rod_source(n):
+
+def rod_source(n: int) -> npt.NDArray[np.float64]:
     """A heat source on the middle fifth of the rod."""
     x = (np.arange(n) + 1) / (n + 1)
     return np.where(np.abs(x - 0.5) < 0.1, 1.0, 0.0)
 
 
-def plate_source(rows, cols):
+def plate_source(rows: int, cols: int) -> npt.NDArray[np.float64]:
     """A hot square off-centre on the plate."""
     f = np.zeros((rows, cols))
     f[rows // 4 : rows // 4 + 6, cols // 3 : cols // 3 + 5] = 50.0
     return f
 
 
-def rod(ctx):
+def rod(ctx: dtl.Context) -> Result | None:
     h2 = (1.0 / (N + 1)) ** 2
     f = rod_source(N)
     u = dtl.DistributedVector(ctx, size=N, dtype=np.float64)  # starts at 0
@@ -64,7 +68,7 @@ def rod(ctx):
         p = u.local_with_halo(1, boundary=0.0)  # collective; len = local_size + 2
         u.local_view()[:] = 0.5 * (p[:-2] + p[2:] + h2 * f[mine])
     got = u.gather(root=0)
-    if not ctx.is_root:
+    if got is None:  # not the root
         return None
     s = np.zeros(N)
     for _ in range(ROD_STEPS):
@@ -73,7 +77,7 @@ def rod(ctx):
     return "rod", got, s, f"u max {got.max():.6f} at x = {(np.argmax(got) + 1) / (N + 1):.3f}"
 
 
-def ring(ctx):
+def ring(ctx: dtl.Context) -> Result | None:
     r = 0.25  # diffusion number (stable below 0.5)
     u0 = np.exp(-(((np.arange(N) - N / 8) / 6.0) ** 2))  # a hot spot near the seam
     u = dtl.DistributedVector.from_global(ctx, u0)
@@ -81,7 +85,7 @@ def ring(ctx):
         p = u.local_with_halo(1, periodic=True)  # collective; wraps around the ring
         u.local_view()[:] = p[1:-1] + r * (p[:-2] - 2.0 * p[1:-1] + p[2:])
     got = u.gather(root=0)
-    if not ctx.is_root:
+    if got is None:  # not the root
         return None
     s = u0.copy()
     for _ in range(RING_STEPS):
@@ -91,7 +95,7 @@ def ring(ctx):
     return "ring", got, s, f"total heat {got.sum():.6f} (start {u0.sum():.6f}, drift {drift:.1e})"
 
 
-def plate(ctx):
+def plate(ctx: dtl.Context) -> Result | None:
     h2 = (1.0 / (COLS + 1)) ** 2
     f = plate_source(ROWS, COLS)
     t = dtl.DistributedTensor(ctx, (ROWS, COLS), dtype=np.float64)  # starts at 0
@@ -100,7 +104,7 @@ def plate(ctx):
         p = t.local_with_halo([(1, 1), (1, 1)], boundary=0.0)  # collective
         t.local_view()[...] = 0.25 * (p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] + h2 * f[mine])
     got = t.gather(root=0)
-    if not ctx.is_root:
+    if got is None:  # not the root
         return None
     s = np.zeros((ROWS, COLS))
     for _ in range(PLATE_STEPS):
@@ -114,10 +118,12 @@ with dtl.Context() as ctx:
     t0 = time.perf_counter()
     results = [rod(ctx), ring(ctx), plate(ctx)]
     dt = time.perf_counter() - t0
-    failures = []
+    failures: list[str] = []
     if ctx.is_root:
         print(f"jacobi_heat: {ctx.size} rank(s), {dt:.3f} s")
-        for name, got, want, summary in results:
+        for result in results:
+            assert result is not None  # every part returns its result on the root
+            name, got, want, summary = result
             diff = float(np.max(np.abs(got - want))) if got.size else 0.0
             print(f"  {name:5s} shape {got.shape}: {summary}; max |parallel - serial| = {diff:.1e}")
             if not diff <= TOL:

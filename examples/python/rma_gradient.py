@@ -8,7 +8,10 @@ The system is consistent (``b = A x_true``), so every rank's rows have the
 same least-squares solution and the asynchronous updates converge to it
 whatever the interleaving (with noisy ``b``, ranks that finish last would
 pull ``x`` towards their own rows' solution). Checked against
-``numpy.linalg.lstsq`` of the whole problem."""
+``numpy.linalg.lstsq`` of the whole problem.
+
+    mpirun -np 4 python examples/python/rma_gradient.py
+"""
 
 import numpy as np
 

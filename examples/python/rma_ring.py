@@ -6,7 +6,10 @@ rank.
 The token is copied out of the window *before* the fence that opens the
 round: once a rank has called that fence, its neighbour's put may land at
 any moment of the epoch, and MPI forbids reading window memory that a
-remote put is updating in the same epoch."""
+remote put is updating in the same epoch.
+
+    mpirun -np 4 python examples/python/rma_ring.py
+"""
 
 import numpy as np
 

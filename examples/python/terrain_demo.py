@@ -42,11 +42,15 @@ import math
 import os
 import sys
 import traceback
-from typing import Optional, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 import dtl
+
+# A row of the check table: quantity, dtl value, NumPy value, max |diff|, tolerance, ok.
+Row = tuple[str, str, str, str, str, bool]
 
 DEFAULT_INPUT = "jacksboro_fault_dem.npz"  # matplotlib sample data
 
@@ -64,7 +68,7 @@ class InputError(Exception):
 # --------------------------------------------------------------------------- input (rank 0)
 
 
-def metres_per_degree(lat_deg: float) -> Tuple[float, float]:
+def metres_per_degree(lat_deg: float) -> tuple[float, float]:
     """(metres per degree of longitude, metres per degree of latitude) at a
     latitude, from the usual series for the WGS84 ellipsoid."""
     phi = math.radians(lat_deg)
@@ -73,7 +77,7 @@ def metres_per_degree(lat_deg: float) -> Tuple[float, float]:
     return lon, lat
 
 
-def load_npz(path: str, key: Optional[str]) -> Tuple[np.ndarray, str, Optional[Tuple[float, float, str]]]:
+def load_npz(path: str, key: str | None) -> tuple[np.ndarray, str, tuple[float, float, str] | None]:
     """The grid of a .npz, its key, and cell sizes if the file carries them."""
     with np.load(path) as f:
         keys = list(f.keys())
@@ -118,7 +122,7 @@ def load_image(path: str) -> np.ndarray:
     return img
 
 
-def load_input(args: argparse.Namespace) -> Tuple[np.ndarray, float, float, str, str, str, str]:
+def load_input(args: argparse.Namespace) -> tuple[np.ndarray, float, float, str, str, str, str]:
     """Reads the grid (rank 0 only). Returns (grid as float64, dx, dy, label,
     cell-size note, unit of dx and dy, the file's dtype)."""
     cells = None
@@ -179,10 +183,11 @@ def load_input(args: argparse.Namespace) -> Tuple[np.ndarray, float, float, str,
 def slope_degrees(z: np.ndarray, dx: float, dy: float) -> np.ndarray:
     """Slope angle in degrees of a 2-D grid (rows spaced dy, columns dx)."""
     dz_dy, dz_dx = np.gradient(z, dy, dx)
-    return np.degrees(np.arctan(np.hypot(dz_dx, dz_dy)))
+    out: np.ndarray = np.degrees(np.arctan(np.hypot(dz_dx, dz_dy)))
+    return out
 
 
-def global_stats(ctx: dtl.Context, local: np.ndarray, n: int) -> dict:
+def global_stats(ctx: dtl.Context, local: np.ndarray, n: int) -> dict[str, float]:
     """min, max, mean, std (population, like np.std) of a distributed field
     whose local part is ``local`` and global size ``n``. Collective."""
     has = local.size > 0
@@ -193,11 +198,11 @@ def global_stats(ctx: dtl.Context, local: np.ndarray, n: int) -> dict:
     return {"min": gmin, "max": gmax, "mean": mean, "std": math.sqrt(ssd / n)}
 
 
-def numpy_stats(a: np.ndarray) -> dict:
+def numpy_stats(a: np.ndarray) -> dict[str, float]:
     return {"min": float(a.min()), "max": float(a.max()), "mean": float(a.mean()), "std": float(a.std())}
 
 
-def run_dtl(ctx: dtl.Context, grid: Optional[np.ndarray], dx: float, dy: float, bins: int) -> dict:
+def run_dtl(ctx: dtl.Context, grid: np.ndarray | None, dx: float, dy: float, bins: int) -> dict[str, Any]:
     """The distributed pipeline. Collective; ``grid`` is read on rank 0 only."""
     elev = dtl.DistributedTensor.scatter_from(ctx, grid, root=0)
     rows, cols = elev.shape
@@ -244,13 +249,13 @@ def run_dtl(ctx: dtl.Context, grid: Optional[np.ndarray], dx: float, dy: float, 
 # --------------------------------------------------------------------------- checking and output (rank 0)
 
 
-def compare(res: dict, grid: np.ndarray, dx: float, dy: float, bins: int) -> Tuple[list, bool]:
+def compare(res: dict[str, Any], grid: np.ndarray, dx: float, dy: float, bins: int) -> tuple[list[Row], bool]:
     """Recomputes everything with NumPy on the whole grid. Returns table rows
     (quantity, dtl value, NumPy value, max abs difference, tolerance, ok) and
     whether all pass."""
-    rows = []
+    rows: list[Row] = []
 
-    def stat_row(name, got, want):
+    def stat_row(name: str, got: float, want: float) -> None:
         diff = abs(got - want)
         ok = diff <= STAT_ATOL + STAT_RTOL * abs(want)
         rows.append((name, f"{got:.12g}", f"{want:.12g}", f"{diff:.3g}", "rel 1e-9", ok))
@@ -293,12 +298,12 @@ def compare(res: dict, grid: np.ndarray, dx: float, dy: float, bins: int) -> Tup
     return rows, all(r[-1] for r in rows)
 
 
-def print_table(rows: list) -> None:
+def print_table(rows: list[Row]) -> None:
     head = ("quantity", "dtl", "NumPy", "max |diff|", "tolerance", "check")
     table = [head] + [r[:5] + ("ok" if r[5] else "FAIL",) for r in rows]
     w = [max(len(r[i]) for r in table) for i in range(len(head))]
 
-    def line(r):
+    def line(r: Sequence[str]) -> str:
         return "  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r)).rstrip()
 
     print(line(head))
@@ -347,7 +352,10 @@ def write_png(
     plt.close(fig)
 
 
-def report(args, nranks, grid, dx, dy, label, note, unit, src_dtype, res, t_load, elapsed) -> int:
+def report(
+    args: argparse.Namespace, nranks: int, grid: np.ndarray, dx: float, dy: float, label: str, note: str,
+    unit: str, src_dtype: str, res: dict[str, Any], t_load: float, elapsed: float,
+) -> int:
     """Rank 0: print the run, check it against NumPy, write the PNG. Returns
     the exit status (0 pass, 1 mismatch, 2 the PNG cannot be written)."""
     rows, cols = grid.shape
@@ -391,7 +399,7 @@ def report(args, nranks, grid, dx, dy, label, note, unit, src_dtype, res, t_load
 # --------------------------------------------------------------------------- main
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--input", metavar="PATH", help=f"2-D .npy, .npz or image file (default: matplotlib's {DEFAULT_INPUT})"
@@ -407,7 +415,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return a
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with dtl.Context() as ctx:
         root = ctx.is_root
@@ -420,7 +428,7 @@ def main(argv=None) -> int:
                 meta = np.array([1.0, dx, dy])
             except InputError as e:
                 err = str(e)
-            except Exception as e:  # reported like bad input: the other ranks must not hang
+            except Exception as e:  # noqa: BLE001 -- reported like bad input: the other ranks must not hang
                 err = f"cannot load the input: {type(e).__name__}: {e}"
         t_load = dtl.wtime() - t_load
         # Everyone learns whether rank 0 could read the input, and the cell sizes.
@@ -436,12 +444,12 @@ def main(argv=None) -> int:
         elapsed = dtl.allreduce(ctx, dtl.wtime() - t0, op=dtl.MAX)
 
         status = np.zeros(1, dtype=np.int64)
-        if root:
+        if root and grid is not None:  # rank 0 read the grid (ok above)
             # Whatever happens here, rank 0 must reach the broadcast below,
             # or the other ranks would wait for it forever.
             try:
                 status[0] = report(args, ctx.size, grid, dx, dy, label, note, unit, src_dtype, res, t_load, elapsed)
-            except Exception:
+            except Exception:  # noqa: BLE001 -- any failure must still reach the broadcast below
                 traceback.print_exc()
                 status[0] = 1
             sys.stdout.flush()
