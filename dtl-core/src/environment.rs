@@ -218,9 +218,11 @@ impl Environment {
     }
 
     /// The MPI library's own version string (`MPI_Get_library_version`),
-    /// e.g. `"Open MPI v4.1.4, …"`.
+    /// e.g. `"Open MPI v4.1.4, …"`, without the C string's terminating NUL
+    /// (which rsmpi keeps) or trailing white space.
     pub fn mpi_library_version(&self) -> String {
-        mpi::environment::library_version().unwrap_or_else(|_| "unknown".into()).trim().to_string()
+        let v = mpi::environment::library_version().unwrap_or_else(|_| "unknown".into());
+        v.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()
     }
 
     /// This host's name as MPI reports it (`MPI_Get_processor_name`).

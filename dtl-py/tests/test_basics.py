@@ -37,6 +37,12 @@ def test_environment_refcount():
         assert isinstance(env.has_cuda, bool)
         assert env.thread_level.startswith("MPI_THREAD_")
         assert "MPI" in env.mpi_library_version
+        # No C terminator or padding (rsmpi's string keeps the NUL); the same
+        # text mpi4py reports.
+        from mpi4py import MPI
+
+        assert "\x00" not in env.mpi_library_version
+        assert env.mpi_library_version == MPI.Get_library_version().strip("\x00").strip()
         ctx = env.make_world_context()
         cpu = env.make_cpu_context()
         assert cpu.size == 1 and cpu.rank == 0
