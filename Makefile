@@ -265,6 +265,7 @@ bench: build-py
 	$(MPIRUN) -np 1 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np1.json
 	$(MPIRUN) -np 2 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np2.json --n-local 0
 	$(MPIRUN) -np 2 $(PY) bench/bench_rma.py --json bench/results/rma_np2.json
+	$(MPIRUN) -np 2 $(PY) bench/bench_costs.py --json bench/results/costs_np2.json
 	@# GPU targets of issue 7 (prints "skipped" without CUDA).
 	$(CARGO) build --release -p dtl-gpu --examples
 	$(MPIRUN) -np 1 target/release/examples/gpu_bench --json bench/results/gpu.json
