@@ -11,9 +11,8 @@ fn main() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/src");
     let out = Path::new(&env::var("OUT_DIR").unwrap()).to_path_buf();
     println!("cargo:rerun-if-changed={}", src.display());
-    let mut pages: Vec<_> = fs::read_dir(&src)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut pages: Vec<_> =
+        fs::read_dir(&src).map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default();
     pages.retain(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("SUMMARY.md"));
     pages.sort();
     let mut list = String::new();
