@@ -28,6 +28,8 @@ mod error; // last error message, status and version strings
 
 mod env; // dtl_init, dtl_finalize
 
+mod info; // dtl_print_info, dtl_info_string
+
 mod context; // dtl_context_t
 
 mod container; // dtl_vector_t, dtl_array_t, dtl_tensor_t, dtl_span_t and dtl_container_*
@@ -51,6 +53,7 @@ pub use context::*;
 pub use env::*;
 pub use error::*;
 pub use halo::*;
+pub use info::*;
 pub use map::*;
 pub use types::*;
 pub use window::*;

@@ -122,6 +122,7 @@ from ._errors import (
     MemoryError,
     NotSupportedError,
 )
+from ._info import info, info_text
 from ._span import DistributedSpan
 from ._gpu import to_device, to_host
 from ._rma import (
@@ -325,6 +326,8 @@ __all__ = [
     "has_mpi",
     "has_cuda",
     "cuda_status",
+    "info",
+    "info_text",
     "status_name",
     "wtime",
     "DTLError",
