@@ -41,6 +41,9 @@ DTL_NCCL_OP_SCAN: int
 DTL_NCCL_OP_EXSCAN: int
 DTL_NCCL_OP_LOGICAL_REDUCE: int
 def _finalize() -> None: ...
+def _info(ctx: "Context", extra: Sequence[Tuple[str, Sequence[Tuple[str, str]]]]) -> Tuple[dict[str, Any], str]:
+    """Collects the diagnostic report over ``ctx`` (collective); returns the
+    fields and the text with the ``extra`` sections. Used by ``dtl.info``."""
 def _async_threads() -> bool:
     """True if MPI granted MPI_THREAD_MULTIPLE (async jobs then run on a
     worker thread; else synchronously, inside the call)."""
