@@ -22,9 +22,8 @@ context, so that every rank exits with status 0 only if all checks passed.
 
 import sys
 
-from mpi4py import MPI
-
 import numpy as np
+from mpi4py import MPI
 
 import dtl
 

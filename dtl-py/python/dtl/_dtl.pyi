@@ -1,7 +1,7 @@
 """Type stubs for the native module ``dtl._dtl`` (PEP 561)."""
 
 import os
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -41,27 +41,27 @@ DTL_NCCL_OP_SCAN: int
 DTL_NCCL_OP_EXSCAN: int
 DTL_NCCL_OP_LOGICAL_REDUCE: int
 def _finalize() -> None: ...
-def _info(ctx: "Context", extra: Sequence[Tuple[str, Sequence[Tuple[str, str]]]]) -> Tuple[dict[str, Any], str]:
+def _info(ctx: Context, extra: Sequence[Tuple[str, Sequence[Tuple[str, str]]]]) -> Tuple[dict[str, Any], str]:
     """Collects the diagnostic report over ``ctx`` (collective); returns the
     fields and the text with the ``extra`` sections. Used by ``dtl.info``."""
 def _async_threads() -> bool:
     """True if MPI granted MPI_THREAD_MULTIPLE (async jobs then run on a
     worker thread; else synchronously, inside the call)."""
-def _reject(ctx: "Context", what: str, status: int, message: str) -> None: ...
+def _reject(ctx: Context, what: str, status: int, message: str) -> None: ...
 
 class Environment:
     """Reference-counted handle on dtl's backends; initialises or adopts MPI."""
 
     def __init__(self) -> None: ...
-    def __enter__(self) -> "Environment": ...
+    def __enter__(self) -> Environment: ...
     def __exit__(self, *exc: Any) -> None: ...
-    def make_world_context(self, device_id: _DeviceId = None) -> "Context":
+    def make_world_context(self, device_id: _DeviceId = None) -> Context:
         """A Context over all ranks (MPI_Comm_dup(MPI_COMM_WORLD)). Collective.
         ``device_id``: an int >= 0, -1/None (CPU only) or ``"auto"`` (the
         default rank->GPU mapping; collective: MPI_Comm_split_type,
         MPI_Allgather; CPU only on a node without a GPU). Other values raise
         InvalidArgumentError."""
-    def make_cpu_context(self) -> "Context": ...
+    def make_cpu_context(self) -> Context: ...
     @property
     def has_mpi(self) -> bool: ...
     @property
@@ -92,7 +92,7 @@ class Context:
         rank % number of GPUs on each node, -1 on a node without a GPU (also
         MPI_Comm_split_type and MPI_Allgather; every rank must pass "auto").
         Other values raise InvalidArgumentError naming device_id."""
-    def __enter__(self) -> "Context": ...
+    def __enter__(self) -> Context: ...
     def __exit__(self, *exc: Any) -> None: ...
     @property
     def rank(self) -> int: ...
@@ -115,16 +115,16 @@ class Context:
     collective_checks: bool
     def barrier(self) -> None: ...
     def fence(self) -> None: ...
-    def dup(self) -> "Context": ...
-    def split(self, color: Optional[int], key: int = 0) -> Optional["Context"]: ...
-    def with_cuda(self, device_id: int) -> "Context": ...
-    def with_nccl(self, device_id: Optional[int] = None, mode: int = 1) -> "Context": ...
+    def dup(self) -> Context: ...
+    def split(self, color: Optional[int], key: int = 0) -> Optional[Context]: ...
+    def with_cuda(self, device_id: int) -> Context: ...
+    def with_nccl(self, device_id: Optional[int] = None, mode: int = 1) -> Context: ...
     def split_nccl(
         self, color: Optional[int], key: int = 0, device_id: Optional[int] = None, mode: int = 1
-    ) -> Optional["Context"]: ...
+    ) -> Optional[Context]: ...
     def nccl_supports_native(self, op: int) -> bool: ...
     def nccl_supports_hybrid(self, op: int) -> bool: ...
-    def _async_context(self) -> "Context":
+    def _async_context(self) -> Context:
         """The context of this communicator's async lane (a duplicate made by
         MPI_Comm_dup on first use: collective then), with this context's
         device and collective checks."""
@@ -195,6 +195,8 @@ _PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 _Index = Union[int, np.integer[Any]]
 _Op = Union[str, int, None]
 
+_D = TypeVar("_D", bound="_Distributed1D")
+
 class _Distributed1D:
     def __init__(
         self,
@@ -238,8 +240,8 @@ class _Distributed1D:
     def __dlpack__(
         self, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: Any = None
     ) -> Any: ...
-    def _to_device(self, device_id: Optional[int] = None, placement: int = 1) -> Any: ...
-    def _to_host(self) -> Any: ...
+    def _to_device(self: _D, device_id: Optional[int] = None, placement: int = 1) -> _D: ...
+    def _to_host(self: _D) -> _D: ...
     def _device_transform_inplace(self, name: str) -> None: ...
     def _device_transform_into(self, dst: Any, name: str) -> None: ...
     def _device_collective(self, ctx: Context, kind: str, op: Any = None, root: int = 0) -> Any: ...
@@ -311,10 +313,10 @@ class _Distributed1D:
         """``numpy.percentile(x, q)``, linear interpolation. Collective."""
     def reduce_local(self, op: _Op = None) -> Any:
         """``op`` over this rank's elements. Not collective."""
-    def dot(self, other: "_Distributed1D") -> Any:
+    def dot(self, other: _Distributed1D) -> Any:
         """Inner product with a container of the same dtype, size and
         partition, on every rank. Collective (MPI_Allgather)."""
-    def dot_local(self, other: "_Distributed1D") -> Any:
+    def dot_local(self, other: _Distributed1D) -> Any:
         """Inner product of this rank's elements. Not collective."""
     def inclusive_scan(self, op: _Op = None) -> None:
         """In-place prefix ``op`` in global order. Collective."""
@@ -341,7 +343,7 @@ class _Distributed1D:
         """Element ``i`` becomes ``start + i`` (global index). Not collective."""
     def replace(self, old: Any, new: Any) -> None:
         """Local elements equal to ``old`` become ``new``. Not collective."""
-    def copy_from(self, src: "_Distributed1D") -> None:
+    def copy_from(self, src: _Distributed1D) -> None:
         """Copy of ``src`` (same dtype and size, any partition). Collective
         (MPI_Alltoallv) when the partitions differ, else local."""
     def halo_exchange(
@@ -369,22 +371,22 @@ class DistributedVector(_Distributed1D):
     def scatter_from(
         cls, ctx: Context, data: Any, root: int = 0, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None,
-    ) -> "DistributedVector": ...
+    ) -> DistributedVector: ...
     @classmethod
     def from_local(
         cls, ctx: Context, local: npt.ArrayLike, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None,
-    ) -> "DistributedVector": ...
+    ) -> DistributedVector: ...
     @classmethod
     def from_global(
         cls, ctx: Context, data: npt.ArrayLike, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None,
-    ) -> "DistributedVector": ...
+    ) -> DistributedVector: ...
     @classmethod
     def load(
         cls, ctx: Context, path: _PathLike, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None, dtype: _DTypeLike = None,
-    ) -> "DistributedVector":
+    ) -> DistributedVector:
         """Read a 1-d ``.npy`` file into a new container (dtype from the file;
         ``dtype=`` makes another dtype an error). Collective."""
     def resize(self, new_size: _Index, fill: Any = None) -> None: ...
@@ -396,22 +398,22 @@ class DistributedArray(_Distributed1D):
     def scatter_from(
         cls, ctx: Context, data: Any, root: int = 0, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None,
-    ) -> "DistributedArray": ...
+    ) -> DistributedArray: ...
     @classmethod
     def from_local(
         cls, ctx: Context, local: npt.ArrayLike, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None,
-    ) -> "DistributedArray": ...
+    ) -> DistributedArray: ...
     @classmethod
     def from_global(
         cls, ctx: Context, data: npt.ArrayLike, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None,
-    ) -> "DistributedArray": ...
+    ) -> DistributedArray: ...
     @classmethod
     def load(
         cls, ctx: Context, path: _PathLike, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None, dtype: _DTypeLike = None,
-    ) -> "DistributedArray":
+    ) -> DistributedArray:
         """Read a 1-d ``.npy`` file into a new container (dtype from the file;
         ``dtype=`` makes another dtype an error). Collective."""
 
@@ -435,12 +437,12 @@ class DistributedTensor:
     def scatter_from(
         cls, ctx: Context, data: Any, root: int = 0, partition: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None, axis: int = 0,
-    ) -> "DistributedTensor": ...
+    ) -> DistributedTensor: ...
     @classmethod
     def load(
         cls, ctx: Context, path: _PathLike, partition: int = 0, axis: int = 0, block_size: Optional[int] = None,
         weights: Optional[Sequence[float]] = None, dtype: _DTypeLike = None,
-    ) -> "DistributedTensor":
+    ) -> DistributedTensor:
         """Read a ``.npy`` file (1 to 8 dims, C or Fortran order, either byte
         order) into a new tensor split along ``axis``. Collective."""
     def save(self, path: _PathLike) -> None:
@@ -482,8 +484,8 @@ class DistributedTensor:
     def __dlpack__(
         self, stream: Any = None, max_version: Any = None, dl_device: Any = None, copy: Any = None
     ) -> Any: ...
-    def _to_device(self, device_id: Optional[int] = None, placement: int = 1) -> "DistributedTensor": ...
-    def _to_host(self) -> "DistributedTensor": ...
+    def _to_device(self, device_id: Optional[int] = None, placement: int = 1) -> DistributedTensor: ...
+    def _to_host(self) -> DistributedTensor: ...
     def owner(self, row: int) -> int: ...
     def is_local(self, row: int) -> bool: ...
     def local_range(self, start: int, stop: int) -> Tuple[int, int]: ...
@@ -524,7 +526,7 @@ class DistributedTensor:
         """``op`` over all elements, on every rank. Collective."""
     def reduce_local(self, op: _Op = None) -> Any:
         """``op`` over this rank's elements. Not collective."""
-    def dot(self, other: "DistributedTensor") -> Any:
+    def dot(self, other: DistributedTensor) -> Any:
         """``numpy.vdot`` (same shape, split axis and partition). Collective."""
     def inclusive_scan(self, op: _Op = None) -> None:
         """In place, in global C order. Collective."""
@@ -550,7 +552,7 @@ class DistributedTensor:
     def minmax(self) -> Optional[Tuple[Tuple[int, Any], Tuple[int, Any]]]: ...
     def iota(self, start: Any = None) -> None: ...
     def replace(self, old: Any, new: Any) -> None: ...
-    def copy_from(self, src: "DistributedTensor") -> None: ...
+    def copy_from(self, src: DistributedTensor) -> None: ...
     def to_global(self, l: int) -> int:
         """Flat global (C-order) index of local element ``l``."""
     def local_flat_indices(self) -> npt.NDArray[np.int64]:
