@@ -19,6 +19,7 @@
 //!   so that out-of-range values are checked errors, not undefined behaviour.
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
 
 // cbindgen writes the declarations in this order into dtl.h; the blank
 // lines keep rustfmt from sorting the modules.

@@ -3,6 +3,7 @@
 //! Thin by design: argument conversion, dtype dispatch, GIL release around
 //! MPI, and error mapping. All logic lives in `dtl-core`.
 
+#![deny(missing_docs)]
 #![allow(clippy::wrong_self_convention)] // `from_numpy(&mut self, …)`: the name is fixed by the DTL guide.
 
 use pyo3::prelude::*;
