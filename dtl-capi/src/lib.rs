@@ -20,6 +20,9 @@
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
+// The doc comments are written for C readers and copied verbatim into dtl.h:
+// `a[i]` there is C indexing, not a rustdoc intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 // cbindgen writes the declarations in this order into dtl.h; the blank
 // lines keep rustfmt from sorting the modules.
