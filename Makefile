@@ -234,11 +234,12 @@ test-demo: build-py
 # twine, installs it into a fresh venv, checks its metadata against the
 # sources (dtl-py/tests/check_package.py), runs `python -m dtl info` from it
 # at np 2; then `pip install .` of a clean copy of the tree (git's tracked and
-# untracked, non-ignored files) into that venv, with a cargo target dir kept
-# in build/ between runs, and the same checks again.
+# untracked, non-ignored files) into that venv, with CARGO_TARGET_DIR set to
+# the tree's target/ so the third-party crates built by make build are reused
+# (only dtl's own crates are compiled again), and the same checks again.
 WHEELS := $(ROOT)/build/wheels
 PKG_TEST := $(ROOT)/build/package-test
-PIP_TARGET := $(ROOT)/build/pip-target
+PIP_TARGET := $(ROOT)/target
 test-package: deps
 	rm -rf $(WHEELS) $(PKG_TEST)
 	mkdir -p $(WHEELS) $(PKG_TEST)/src
