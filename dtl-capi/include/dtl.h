@@ -797,6 +797,53 @@ dtl_status dtl_init(void);
 dtl_status dtl_finalize(void);
 
 /**
+ * Prints the dtl diagnostic report of the context's ranks to standard
+ * output on rank 0 of the context: the dtl version and build, the MPI
+ * library (MPI_Get_library_version) and standard version
+ * (MPI_Get_version), whether dtl initialized MPI or adopted it, the
+ * thread level requested and provided, the number of ranks and nodes and
+ * the ranks of each node, whether CUDA, NCCL and NVRTC are usable and why
+ * not, and one line per rank (host, node, local rank, process id, CPU
+ * affinity, default GPU, its CUDA probe). Paste it into bug reports.
+ * The other ranks print nothing. C stdio buffers are flushed (fflush(NULL))
+ * before rank 0 writes, so the report does not interleave with earlier
+ * printf output of that rank.
+ *
+ * Collective over ctx (MPI_Comm_split_type, MPI_Allgather and
+ * MPI_Allgatherv underneath). Needs no GPU.
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
+ * communication); DTL_ERROR_BACKEND if sched_getaffinity fails on a rank
+ * (every rank returns it) or writing to standard output fails (rank 0).
+ *
+ * # Safety
+ * ctx must be a handle returned by dtl (or NULL, an error).
+ */
+dtl_status dtl_print_info(dtl_context_t ctx);
+
+/**
+ * Writes the report that dtl_print_info() prints into buf, on every rank
+ * (each rank gets the whole report), in the style of snprintf: at most
+ * cap - 1 bytes and a terminating NUL are written (nothing when cap is
+ * 0, and buf may then be NULL), and *len receives the length of the whole
+ * report without the NUL, so a first call with cap 0 tells the size to
+ * allocate (*len + 1). A report longer than cap - 1 is truncated (still
+ * NUL-terminated) and the call succeeds.
+ *
+ * Collective over ctx, as dtl_print_info(). Call it the same number of
+ * times on every rank (a size query counts as a call).
+ *
+ * Errors: DTL_ERROR_INVALID_ARGUMENT for an invalid ctx (at once, without
+ * communication), a NULL len, or a NULL buf with cap > 0 (every rank
+ * returns an error); otherwise as dtl_print_info().
+ *
+ * # Safety
+ * buf must be NULL or point to cap writable bytes; len must be NULL or
+ * point to a writable uint64_t.
+ */
+dtl_status dtl_info_string(dtl_context_t ctx, char *buf, uint64_t cap, uint64_t *len);
+
+/**
  * Creates a context over all ranks of MPI_COMM_WORLD
  * (MPI_Comm_dup(MPI_COMM_WORLD)). Initializes MPI first if neither the host
  * nor dtl has (MPI_Init_thread requesting MPI_THREAD_MULTIPLE).

@@ -19,6 +19,10 @@
 //!   so that out-of-range values are checked errors, not undefined behaviour.
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+// The doc comments are written for C readers and copied verbatim into dtl.h:
+// `a[i]` there is C indexing, not a rustdoc intra-doc link.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 // cbindgen writes the declarations in this order into dtl.h; the blank
 // lines keep rustfmt from sorting the modules.
@@ -27,6 +31,8 @@ mod types; // dtl_status, DTL_ERROR_*, dtl_dtype, dtl_op, dtl_layout, ...
 mod error; // last error message, status and version strings
 
 mod env; // dtl_init, dtl_finalize
+
+mod info; // dtl_print_info, dtl_info_string
 
 mod context; // dtl_context_t
 
@@ -51,6 +57,7 @@ pub use context::*;
 pub use env::*;
 pub use error::*;
 pub use halo::*;
+pub use info::*;
 pub use map::*;
 pub use types::*;
 pub use window::*;

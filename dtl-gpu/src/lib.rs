@@ -17,6 +17,9 @@
 //! * [`nccl`]: NCCL communicators and the collectives on device buffers
 //!   (NCCL, or MPI with host staging).
 //!
+//! [`info`] collects the diagnostic report (`python -m dtl info`,
+//! `dtl_print_info`).
+//!
 //! [`topology`] maps the ranks of a context to nodes, CPUs and GPUs
 //! ([`Topology`], collective): the default rank→GPU mapping
 //! ([`auto_device`]), CPU binding and an mpibind-style mapping print.
@@ -33,6 +36,7 @@ use std::sync::OnceLock;
 pub mod buffer;
 pub mod container;
 pub mod device;
+pub mod info;
 pub mod kernels;
 pub mod nccl;
 
@@ -88,6 +92,12 @@ fn probe() -> &'static CudaProbe {
             CudaProbe::Available { count: n as usize, driver_version: v }
         }
     })
+}
+
+/// What the CUDA probe found (computed once per process). Never panics.
+/// Not collective.
+pub fn cuda_probe() -> CudaProbe {
+    probe().clone()
 }
 
 /// True if a CUDA driver is loadable, initialises, and shows at least one

@@ -3,6 +3,7 @@
 //! Thin by design: argument conversion, dtype dispatch, GIL release around
 //! MPI, and error mapping. All logic lives in `dtl-core`.
 
+#![deny(missing_docs)]
 #![allow(clippy::wrong_self_convention)] // `from_numpy(&mut self, …)`: the name is fixed by the DTL guide.
 
 use pyo3::prelude::*;
@@ -15,6 +16,7 @@ mod context;
 mod dlpack;
 mod dtype;
 mod errors;
+mod info;
 mod io;
 mod map;
 mod rma;
@@ -98,6 +100,7 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for op in dtl_gpu::NcclOp::ALL {
         m.add(format!("DTL_NCCL_OP_{}", op.name()).as_str(), op as i32)?;
     }
+    m.add_function(wrap_pyfunction!(info::_info, m)?)?;
     m.add_function(wrap_pyfunction!(context::_finalize, m)?)?;
     m.add_function(wrap_pyfunction!(context::_async_threads, m)?)?;
     m.add_class::<context::PyEnvironment>()?;

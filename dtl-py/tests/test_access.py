@@ -5,9 +5,10 @@ values come from NumPy on the global array. Errors must reach every rank
 
 import numpy as np
 import pytest
+from conftest import model_policies as policies
+from conftest import pattern_values as values
 
 import dtl
-from conftest import model_policies as policies, pattern_values as values
 
 SIZES = [0, 1, 5, 40]
 

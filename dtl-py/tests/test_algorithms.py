@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import DTYPES, model_policies, sizes_for
 
 import dtl
-from conftest import DTYPES, model_policies, sizes_for
 
 ALL_PARTS = ["block", "cyclic", "block_cyclic3", "weighted", "replicated"]
 CASES = [(np.dtype(d), p) for d in DTYPES for p in ("block", "cyclic")] + [

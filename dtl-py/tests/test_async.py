@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 import pytest
+from conftest import DTYPES, model_policies, sizes_for
 
 import dtl
-from conftest import DTYPES, model_policies, sizes_for
 
 ALL_PARTS = ["block", "cyclic", "block_cyclic3", "weighted", "replicated"]
 CASES = [(np.dtype(d), "block") for d in DTYPES] + [

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from conftest import DTYPES
 
 import dtl
-from conftest import DTYPES
 
 
 def rank_values(size, dtype, k=3):

@@ -2,9 +2,9 @@ import gc
 
 import numpy as np
 import pytest
+from conftest import DTYPES, block_range, pattern, sizes_for
 
 import dtl
-from conftest import DTYPES, block_range, pattern, sizes_for
 
 CLASSES = [dtl.DistributedVector, dtl.DistributedArray]
 

@@ -8,9 +8,9 @@ slices for the non-periodic halos. Runs single-process and under
 
 import numpy as np
 import pytest
+from conftest import DTYPES, block_range
 
 import dtl
-from conftest import DTYPES, block_range
 
 
 def layouts(n, size):

@@ -16,9 +16,9 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import DTYPES, pattern
 
 import dtl
-from conftest import DTYPES, pattern
 
 
 @pytest.fixture(scope="module")

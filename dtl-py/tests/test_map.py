@@ -11,9 +11,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from conftest import DTYPES
 
 import dtl
-from conftest import DTYPES
 
 KEY_DTYPES = [np.int32, np.int64, np.uint32, np.uint64, np.float64]
 MASK = (1 << 64) - 1
@@ -294,7 +294,7 @@ def test_wrong_key_types(ctx, key_dtype):
 
 
 def test_wrong_key_arrays(ctx):
-    me, p = ctx.rank, ctx.size
+    me = ctx.rank
     m = dtl.DistributedMap(ctx, key_dtype=np.int32, value_dtype=np.int64)
     for keys in [np.array([1.0, 2.0]), np.array([2**40]), np.array([-1, 2**31]), ["a", "b"], [1, "b"], [1, 2.5]]:
         with pytest.raises(dtl.KeyTypeError):

@@ -4,9 +4,9 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import block_range
 
 import dtl
-from conftest import block_range
 
 
 def policies(size):

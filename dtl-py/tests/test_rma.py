@@ -5,9 +5,9 @@ forms, and the errors on bad input. Every test ends with a collective."""
 
 import numpy as np
 import pytest
+from conftest import DTYPES
 
 import dtl
-from conftest import DTYPES
 
 
 def isz(dt):

@@ -7,9 +7,10 @@ import gc
 
 import numpy as np
 import pytest
+from conftest import model_policies as policies
+from conftest import pattern_values as values
 
 import dtl
-from conftest import model_policies as policies, pattern_values as values
 
 SIZES = [0, 1, 5, 40]
 

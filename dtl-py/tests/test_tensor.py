@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from conftest import DTYPES, block_range
 
 import dtl
-from conftest import DTYPES, block_range
 
 
 def shapes(size):

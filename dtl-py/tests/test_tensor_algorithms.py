@@ -6,9 +6,9 @@ order-dependent algorithms; axis-0 splits work in place."""
 
 import numpy as np
 import pytest
+from conftest import model_policies as policies
 
 import dtl
-from conftest import model_policies as policies
 
 SHAPES = [(0, 3), (5,), (7, 4, 3), (3, 0), (1, 4)]
 DTYPES = [np.float64, np.int32, np.uint8, np.float32, np.int64]

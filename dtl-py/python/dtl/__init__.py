@@ -22,30 +22,7 @@ import atexit as _atexit
 from enum import IntEnum
 from typing import Any as _Any
 
-from . import _dtl
-from ._collectives import (
-    BAND,
-    BOR,
-    BXOR,
-    LAND,
-    LOR,
-    LXOR,
-    MAX,
-    MIN,
-    PROD,
-    SUM,
-    allgather,
-    reduce_scatter,
-    allgatherv,
-    allreduce,
-    alltoall,
-    barrier,
-    broadcast,
-    exscan,
-    gather,
-    scan,
-    scatter,
-)
+from . import _async, _dtl
 from ._algorithms import (
     EXEC_PAR,
     EXEC_SEQ,
@@ -84,7 +61,6 @@ from ._algorithms import (
     transform,
     transform_reduce,
 )
-from . import _async
 from ._async import (
     Future,
     async_for_each,
@@ -93,6 +69,29 @@ from ._async import (
     async_transform,
     when_all,
     when_any,
+)
+from ._collectives import (
+    BAND,
+    BOR,
+    BXOR,
+    LAND,
+    LOR,
+    LXOR,
+    MAX,
+    MIN,
+    PROD,
+    SUM,
+    allgather,
+    allgatherv,
+    allreduce,
+    alltoall,
+    barrier,
+    broadcast,
+    exscan,
+    gather,
+    reduce_scatter,
+    scan,
+    scatter,
 )
 from ._dtl import (
     Context,
@@ -122,8 +121,8 @@ from ._errors import (
     MemoryError,
     NotSupportedError,
 )
-from ._span import DistributedSpan
 from ._gpu import to_device, to_host
+from ._info import info, info_text
 from ._rma import (
     NO_OP,
     REPLACE,
@@ -137,6 +136,7 @@ from ._rma import (
     rma_get_accumulate,
     rma_put,
 )
+from ._span import DistributedSpan
 
 __version__: str = _dtl.__version__
 
@@ -257,8 +257,8 @@ __all__ = [
     "inclusive_scan_local",
     "exclusive_scan_local",
     "sort",
-    "stable_sort",
     "sort_local",
+    "stable_sort",
     "is_sorted",
     "nth_element",
     "median",
@@ -332,6 +332,8 @@ __all__ = [
     "has_mpi",
     "has_cuda",
     "cuda_status",
+    "info",
+    "info_text",
     "status_name",
     "wtime",
     "DTLError",

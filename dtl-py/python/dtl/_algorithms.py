@@ -75,7 +75,7 @@ from __future__ import annotations
 import contextlib
 import operator
 from enum import IntEnum
-from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union, cast, overload
 
 import numpy as np
 
@@ -270,7 +270,8 @@ def _indices(container: Container, span: Optional[DistributedSpan]) -> np.ndarra
             return container.local_flat_indices()
         return container.local_indices()
     lo, hi = span.local_range()
-    return container.local_indices()[lo:hi] - span.offset
+    # Spans are over vectors and arrays (1-D) only.
+    return cast(_dtl._Distributed1D, container).local_indices()[lo:hi] - span.offset
 
 
 def _global_index(container: Container, span: Optional[DistributedSpan], k: int) -> int:
@@ -299,13 +300,13 @@ def _same_layout(a: Container, b: Container) -> bool:
         # Shapes and layouts are agreed across ranks, so a local check decides alike everywhere.
         return (ta and tb and tuple(a.shape) == tuple(b.shape) and a.axis == b.axis  # type: ignore[union-attr]
                 and int(a.partition_policy) == int(b.partition_policy)
-                and tuple(a.local_shape) == tuple(b.local_shape))  # type: ignore[union-attr]
+                and tuple(a.local_shape) == tuple(b.local_shape))
     return (
         a.context.size == b.context.size
         and a.global_size == b.global_size
         and int(a.partition_policy) == int(b.partition_policy)
-        and a.block_size == b.block_size
-        and list(a.local_sizes) == list(b.local_sizes)
+        and cast(_dtl._Distributed1D, a).block_size == cast(_dtl._Distributed1D, b).block_size
+        and list(cast(_dtl._Distributed1D, a).local_sizes) == list(cast(_dtl._Distributed1D, b).local_sizes)
     )
 
 
@@ -580,6 +581,11 @@ def transform(src: Target, dst_or_func: Any, func: Optional[Callable[..., Any]] 
     if getattr(src, "placement_policy", 0) in (1, 2) or getattr(dst, "placement_policy", 0) in (1, 2):
         # GPU containers: a built-in device kernel for the ufunc (module docs).
         name = getattr(func, "__name__", repr(func))
+        if not isinstance(src, (DistributedVector, DistributedArray)):
+            raise NotSupportedError(
+                f"transform: device kernels run on GPU vectors and arrays, not on {type(src).__name__}; "
+                "copy it to the host first (dtl.to_host)"
+            )
         if dst is src:
             src._device_transform_inplace(name)
         else:
@@ -658,7 +664,7 @@ def copy(src: Target, dst: Target, *, execution: Any = None) -> None:
             raise _invalid(f"copy: src has {s.global_size} elements, dst {d.global_size}; they must have the same "
                            f"global size")
         with _policy(d, code):
-            d.copy_from(s)
+            d.copy_from(s)  # type: ignore[arg-type]  # same class: layouts were checked above
         return
     _check_pair(s, sspan, d, dspan, "copy")
     _local(d, dspan)[...] = _local(s, sspan)
@@ -961,7 +967,7 @@ def dot(a: Container, b: Container, *, execution: Any = None) -> Any:
     partition. **Collective** (one ``MPI_Allgather``). Raises
     ``InvalidArgumentError`` on every rank otherwise."""
     x, _ = _target(a, "dot", "a", spans=False)
-    return _native_collective(x, "dot", execution, lambda: x.dot(b))
+    return _native_collective(x, "dot", execution, lambda: x.dot(b))  # type: ignore[arg-type]  # b's class is checked by dot
 
 
 inner_product = dot

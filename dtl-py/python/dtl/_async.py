@@ -125,7 +125,7 @@ def _run(job: _Job) -> None:
         _ended.notify_all()
 
 
-def _work(q: "queue.SimpleQueue[Optional[_Job]]") -> None:
+def _work(q: queue.SimpleQueue[Optional[_Job]]) -> None:
     """The worker thread's loop: jobs in submission order; ``None`` stops it."""
     while True:
         job = q.get()
@@ -140,11 +140,11 @@ class _Worker:
     running the jobs in submission order. Stops when collected or at exit."""
 
     def __init__(self) -> None:
-        self._q: "queue.SimpleQueue[Optional[_Job]]" = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[Optional[_Job]] = queue.SimpleQueue()
         self._thread: Optional[threading.Thread] = None
         self._start = threading.Lock()
 
-    def submit(self, call: Callable[[], Any]) -> "Future[Any]":
+    def submit(self, call: Callable[[], Any]) -> Future[Any]:
         state = _State()
         job = _Job(call, state)
         with self._start:
@@ -224,12 +224,12 @@ class Future(Generic[R]):
 _lock = threading.Lock()
 # One worker per communicator: the contexts over it share it (weakly here;
 # each context that used it holds it strongly).
-_by_comm: "weakref.WeakValueDictionary[int, _Worker]" = weakref.WeakValueDictionary()
-_by_ctx: "weakref.WeakKeyDictionary[Context, _Worker]" = weakref.WeakKeyDictionary()
-_all: "weakref.WeakSet[_Worker]" = weakref.WeakSet()
+_by_comm: weakref.WeakValueDictionary[int, _Worker] = weakref.WeakValueDictionary()
+_by_ctx: weakref.WeakKeyDictionary[Context, _Worker] = weakref.WeakKeyDictionary()
+_all: weakref.WeakSet[_Worker] = weakref.WeakSet()
 # The context of every container an async call was given, so that later
 # calls find it while a job holds the container (and refuses any use).
-_contexts: "weakref.WeakKeyDictionary[Any, Context]" = weakref.WeakKeyDictionary()
+_contexts: weakref.WeakKeyDictionary[Any, Context] = weakref.WeakKeyDictionary()
 
 
 def _context_of(c: Any) -> Context:

@@ -8,13 +8,13 @@ Ranks that pass mismatched sizes or dtypes get the same
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union, cast
 
 import numpy as np
 
 from . import _dtl
-from ._errors import _invalid
 from ._dtl import Context
+from ._errors import _invalid
 
 
 def _gpu(data: Any) -> bool:
@@ -245,8 +245,8 @@ def allgatherv(ctx: Context, data: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
     """
     if _gpu(data):
         _check_ctx(ctx)
-        counts = allgather(ctx, np.array([data.local_size], dtype=np.int64)).reshape(-1)
-        return _device(ctx, data, "allgatherv"), counts
+        sizes = allgather(ctx, np.array([cast(Any, data).local_size], dtype=np.int64)).reshape(-1)
+        return _device(ctx, data, "allgatherv"), sizes
     _check_ctx(ctx)
     arr, _, _ = _as_array(data)
     out, counts = _dtl._allgatherv(ctx, arr.reshape(-1))
