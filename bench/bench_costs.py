@@ -103,9 +103,9 @@ def main() -> int:
         w.local_view()[:] = 1.0
         for pol, name in ((dtl.EXEC_SEQ, "EXEC_SEQ"), (dtl.EXEC_PAR, "EXEC_PAR")):
             row("execution", f"dtl.reduce(w, SUM), {big:.0e} f64, {name}",
-                batch_time(comm, lambda: dtl.reduce(w, dtl.SUM, execution=pol), 5))
+                batch_time(comm, lambda pol=pol: dtl.reduce(w, dtl.SUM, execution=pol), 5))
             row("execution", f"dtl.fill(w, 1.0), {big:.0e} f64, {name}",
-                batch_time(comm, lambda: dtl.fill(w, 1.0, execution=pol), 5))
+                batch_time(comm, lambda pol=pol: dtl.fill(w, 1.0, execution=pol), 5))
         if dtl.reduce(w, dtl.SUM) != big:
             ok = False
 
