@@ -246,7 +246,9 @@ impl PyContext {
                 }
                 let theirs: String = mpi.getattr("Get_library_version")?.call0()?.extract()?;
                 let ours = dtl_core::Environment::new().py()?.mpi_library_version();
-                if theirs.trim() != ours.trim() {
+                // Both strings may carry the C terminator (mpi4py keeps it).
+                let clean = |s: &str| s.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string();
+                if clean(&theirs) != clean(&ours) {
                     return Err(crate::errors::to_py(dtl_core::Error::Backend(format!(
                         "mpi4py is linked against a different MPI library than dtl: mpi4py has {:?}, dtl has {:?}",
                         theirs.lines().next().unwrap_or(""),

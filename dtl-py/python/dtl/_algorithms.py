@@ -271,7 +271,7 @@ def _indices(container: Container, span: Optional[DistributedSpan]) -> np.ndarra
         return container.local_indices()
     lo, hi = span.local_range()
     # Spans are over vectors and arrays (1-D) only.
-    return cast(_dtl._Distributed1D, container).local_indices()[lo:hi] - span.offset
+    return cast("_dtl._Distributed1D", container).local_indices()[lo:hi] - span.offset
 
 
 def _global_index(container: Container, span: Optional[DistributedSpan], k: int) -> int:
@@ -305,8 +305,8 @@ def _same_layout(a: Container, b: Container) -> bool:
         a.context.size == b.context.size
         and a.global_size == b.global_size
         and int(a.partition_policy) == int(b.partition_policy)
-        and cast(_dtl._Distributed1D, a).block_size == cast(_dtl._Distributed1D, b).block_size
-        and list(cast(_dtl._Distributed1D, a).local_sizes) == list(cast(_dtl._Distributed1D, b).local_sizes)
+        and cast("_dtl._Distributed1D", a).block_size == cast("_dtl._Distributed1D", b).block_size
+        and list(cast("_dtl._Distributed1D", a).local_sizes) == list(cast("_dtl._Distributed1D", b).local_sizes)
     )
 
 
