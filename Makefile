@@ -292,7 +292,7 @@ $(STAMPS)/mdbook-$(MDBOOK_VERSION):
 	  --root $(ROOT)/build/tools
 	@touch $@
 
-docs: $(STAMPS)/mdbook-$(MDBOOK_VERSION)
+docs: docs-figures $(STAMPS)/mdbook-$(MDBOOK_VERSION)
 	$(MDBOOK) build docs
 	@echo "docs: open docs/book/index.html"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the links of the built book (docs/book, from `mdbook build docs`).
 
-Every relative link of every page must lead to a file: another page of the
+Every relative link and image of every page must lead to a file: another page of the
 book (with its #anchor, if any, present there) or a file of the repository
 (links such as ../../examples/c/x.c are resolved from docs/book/, i.e. they
 work when the book is read from a checkout). External links are not fetched.
@@ -29,6 +29,8 @@ class Page(HTMLParser):
             self.ids.add(a["id"])
         if tag == "a" and a.get("href"):
             self.links.append(a["href"])
+        if tag == "img" and a.get("src"):  # the figures of `make docs-figures`
+            self.links.append(a["src"])
 
 
 def parse(path: Path) -> Page:
