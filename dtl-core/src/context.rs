@@ -20,6 +20,7 @@ use mpi::topology::{Color, SimpleCommunicator};
 use mpi::traits::*;
 
 use crate::algorithms::future::{AsyncLane, Job};
+use crate::collective::shm::Shm;
 use crate::environment::MpiHold;
 use crate::error::{Error, Result};
 use crate::raw::{self, RawComm};
@@ -36,6 +37,7 @@ pub(crate) struct Comm {
     comm: ManuallyDrop<SimpleCommunicator>,
     rma: WinPool,
     lane: Mutex<Option<AsyncLane>>,
+    shm: Shm,
 }
 
 // SAFETY: an MPI communicator handle is a process-wide identifier; MPI calls
@@ -50,6 +52,7 @@ impl Drop for Comm {
         // The lane first: its worker may not outlive the communicator.
         drop(self.lane.get_mut().unwrap_or_else(|p| p.into_inner()).take());
         if !mpi::environment::is_finalized() {
+            self.shm.free();
             self.rma.free_all();
             // SAFETY: dropped exactly once, here.
             unsafe { ManuallyDrop::drop(&mut self.comm) }
@@ -66,6 +69,7 @@ struct Inner {
     size: usize,
     device_id: Option<i32>,
     checks: AtomicBool,
+    shm_on: AtomicBool,
     _hold: MpiHold,
 }
 
@@ -92,11 +96,17 @@ impl Context {
         let size = comm.size() as usize;
         Context {
             inner: Arc::new(Inner {
-                comm: Arc::new(Comm { comm: ManuallyDrop::new(comm), rma: WinPool::default(), lane: Mutex::new(None) }),
+                comm: Arc::new(Comm {
+                    comm: ManuallyDrop::new(comm),
+                    rma: WinPool::default(),
+                    lane: Mutex::new(None),
+                    shm: Shm::default(),
+                }),
                 rank,
                 size,
                 device_id,
                 checks: AtomicBool::new(true),
+                shm_on: AtomicBool::new(true),
                 _hold: hold,
             }),
         }
@@ -176,6 +186,7 @@ impl Context {
                 size: self.inner.size,
                 device_id: Some(device_id),
                 checks: AtomicBool::new(self.collective_checks()),
+                shm_on: AtomicBool::new(self.shm_collectives()),
                 _hold: MpiHold::acquire()?,
             }),
         })
@@ -228,6 +239,7 @@ impl Context {
                 size: self.inner.size,
                 device_id: self.inner.device_id,
                 checks: AtomicBool::new(self.collective_checks()),
+                shm_on: AtomicBool::new(self.shm_collectives()),
                 _hold: MpiHold::acquire()?,
             }),
         })
@@ -301,6 +313,7 @@ impl Context {
         let comm = self.comm().split_shared(key);
         let ctx = Context::from_comm(comm, MpiHold::acquire()?, self.inner.device_id);
         ctx.set_collective_checks(self.collective_checks());
+        ctx.set_shm_collectives(self.shm_collectives());
         Ok(ctx)
     }
 
@@ -316,6 +329,28 @@ impl Context {
     /// Whether collective agreement checks are on.
     pub fn collective_checks(&self) -> bool {
         self.inner.checks.load(Ordering::Relaxed)
+    }
+
+    /// Turns the shared-memory path of large `allreduce` and `broadcast`
+    /// on or off for this context and its clones (on by default; see
+    /// [`crate::collective::shm`]). It applies only when every rank is on
+    /// one node; off, those collectives always call `MPI_Allreduce` /
+    /// `MPI_Bcast`. Not collective, but every rank must set the same value
+    /// before the next collective (a difference hangs it).
+    /// `DTL_SHM_COLLECTIVES=0` in the environment switches the path off for
+    /// every context of the process.
+    pub fn set_shm_collectives(&self, on: bool) {
+        self.inner.shm_on.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether the shared-memory path of large collectives may be used.
+    pub fn shm_collectives(&self) -> bool {
+        self.inner.shm_on.load(Ordering::Relaxed)
+    }
+
+    /// The shared-memory collective state of the communicator (crate-internal).
+    pub(crate) fn shm(&self) -> &Shm {
+        &self.inner.comm.shm
     }
 
     /// The raw handle of dtl's own communicator, for interoperability (pass

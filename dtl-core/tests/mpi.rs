@@ -56,6 +56,7 @@ fn all_tests(env: &Environment) -> Suite {
     per_dtype!(s, "collective::broadcast", t_broadcast);
     per_dtype!(s, "collective::reduce", t_reduce);
     per_dtype!(s, "collective::allreduce", t_allreduce);
+    s.add("collective::overflowing_ops", t_overflowing_ops);
     per_dtype!(s, "collective::scan_exscan", t_scan);
     per_dtype!(s, "collective::gather", t_gather);
     per_dtype!(s, "collective::gatherv", t_gatherv);
@@ -558,6 +559,99 @@ fn t_allreduce<T: Ty>(ctx: &Context) {
             check_eq!(s.to_f64(), expected[i], "allreduce_scalar {op} (position {i})");
         }
         check_eq!(ctx.allreduce::<T>(&[], op).unwrap().len(), 0, "empty allreduce {op}");
+    }
+    // Every path: the fused agreement (data inside the agreement record, up
+    // to FUSED_PAYLOAD bytes), MPI_Allreduce, and the shared-memory path
+    // (from 64 KiB, in chunks of 256 KiB: lengths that end mid-chunk),
+    // with checks and the shared-memory path on and off. The result must
+    // also be bitwise the same on every rank.
+    let slot = dtl_core::collective::shm::SLOT / std::mem::size_of::<T>();
+    let lens = [1usize, 3, 8, 9, 17, 70_000 / std::mem::size_of::<T>(), 2 * slot + 5, 3 * slot];
+    let d = ctx.dup().unwrap();
+    for (checks, shm) in [(true, true), (false, true), (true, false), (false, false)] {
+        d.set_collective_checks(checks);
+        d.set_shm_collectives(shm);
+        for op in ops_for::<T>() {
+            for len in lens {
+                let mine: Vec<T> = from_f64s(&rvals::<T>(op, me, len));
+                let expected = fold::<T>(op, 0..p, len);
+                let got = d.allreduce(&mine, op).unwrap();
+                let what = format!("allreduce {op} len={len} checks={checks} shm={shm}");
+                check_eq!(f64s(&got), expected, "{what}");
+                let bits: Vec<u8> = got.iter().flat_map(|x| x.to_f64().to_le_bytes()).collect();
+                let h =
+                    bits.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+                let lo = d.allreduce_scalar(h, ReduceOp::Min).unwrap();
+                let hi = d.allreduce_scalar(h, ReduceOp::Max).unwrap();
+                check_eq!(lo, hi, "{what}: same bits on every rank");
+            }
+        }
+        for root in roots(&d) {
+            for len in [5usize, 70_000 / std::mem::size_of::<T>(), 2 * slot + 3] {
+                let expected: Vec<T> = ws((0..len).map(|i| root * 11 + i * 3 + 1));
+                let mut buf: Vec<T> = if me == root { expected.clone() } else { ws((0..len).map(|i| 70 + i)) };
+                d.broadcast(&mut buf, root).unwrap();
+                check_eq!(buf == expected, true, "broadcast root={root} len={len} shm={shm}");
+                let data: Vec<T> = if me == root { expected.clone() } else { Vec::new() };
+                let got = d.broadcast_vec(&data, root).unwrap();
+                check_eq!(got == expected, true, "broadcast_vec root={root} len={len} shm={shm}");
+            }
+        }
+    }
+}
+
+/// Sums that overflow 8- and 16-bit integers wrap (as in C and NumPy) and
+/// `u64` MIN/MAX compare unsigned, on every path of every reducing
+/// collective. Open MPI 4.1.4's AVX kernels get both wrong from 64 (sum)
+/// and 7 (min/max) elements: dtl replaces those ops with its own.
+fn t_overflowing_ops(ctx: &Context) {
+    let (me, p) = (ctx.rank(), ctx.size());
+    let d = ctx.dup().unwrap();
+    d.set_shm_collectives(false);
+    fn vals(r: usize, n: usize) -> Vec<u64> {
+        (0..n as u64)
+            .map(|i| (i * 0x9E37_79B9 + r as u64 * 0x7F4A_7C15 + 0xFFFF_FFF0_0000_0000 * (i % 2)) ^ (i << 56))
+            .collect()
+    }
+    fn check_all<T: Element>(
+        d: &Context,
+        me: usize,
+        p: usize,
+        n: usize,
+        conv: impl Fn(u64) -> T,
+        op: ReduceOp,
+        f: impl Fn(T, T) -> T,
+    ) {
+        let mine: Vec<T> = vals(me, n).into_iter().map(&conv).collect();
+        let ranks: Vec<Vec<T>> = (0..p).map(|r| vals(r, n).into_iter().map(&conv).collect()).collect();
+        let fold = |upto: usize| -> Vec<T> {
+            let mut acc = ranks[0].clone();
+            for v in &ranks[1..upto] {
+                for (a, &b) in acc.iter_mut().zip(v) {
+                    *a = f(*a, b);
+                }
+            }
+            acc
+        };
+        let all = fold(p);
+        check!(d.allreduce(&mine, op).unwrap() == all, "allreduce {op} {} n={n}", T::DTYPE);
+        let root = p - 1;
+        let r = d.reduce(&mine, op, root).unwrap();
+        if me == root {
+            check!(r.as_deref() == Some(&all[..]), "reduce {op} {} n={n}", T::DTYPE);
+        }
+        check!(d.scan(&mine, op).unwrap() == fold(me + 1), "scan {op} {} n={n}", T::DTYPE);
+    }
+    for n in [1usize, 7, 64, 1000] {
+        check_all(&d, me, p, n, |x| x as i8, ReduceOp::Sum, |a: i8, b| a.wrapping_add(b));
+        check_all(&d, me, p, n, |x| x as u8, ReduceOp::Sum, |a: u8, b| a.wrapping_add(b));
+        check_all(&d, me, p, n, |x| x as i16, ReduceOp::Sum, |a: i16, b| a.wrapping_add(b));
+        check_all(&d, me, p, n, |x| x as u16, ReduceOp::Sum, |a: u16, b| a.wrapping_add(b));
+        check_all(&d, me, p, n, |x| x as i32, ReduceOp::Sum, |a: i32, b| a.wrapping_add(b));
+        check_all(&d, me, p, n, |x| x, ReduceOp::Min, |a: u64, b| a.min(b));
+        check_all(&d, me, p, n, |x| x, ReduceOp::Max, |a: u64, b| a.max(b));
+        check_all(&d, me, p, n, |x| x as i64, ReduceOp::Max, |a: i64, b| a.max(b));
+        check_all(&d, me, p, n, |x| x as u32, ReduceOp::Min, |a: u32, b| a.min(b));
     }
 }
 

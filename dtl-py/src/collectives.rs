@@ -3,7 +3,7 @@
 //! functions dispatch on the dtype and release the GIL during MPI.
 
 use dtl_core::{dispatch_dtype, ReduceOp};
-use numpy::{PyArray1, PyUntypedArray};
+use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use crate::context::PyContext;
@@ -29,21 +29,109 @@ fn root_dtype(
         .ok_or_else(|| crate::errors::invalid(format!("the root rank {root} passed data of an unsupported dtype")))
 }
 
-/// `MPI_Allreduce` of a flat array; returns a new flat array.
+/// Allreduce of a flat C-contiguous array (see `Context::allreduce_into`
+/// for the paths underneath: the fused agreement for small messages, the
+/// shared-memory path on one node, `MPI_Allreduce`), written into `out`
+/// (1-D, same length and dtype) or into a new array. `out_error` is this
+/// rank's complaint about the caller's `out` (raised on every rank, after
+/// the agreement step). The input is read in place and the GIL released.
 #[pyfunction]
+#[pyo3(signature = (ctx, arr, op, shape=None, out=None, out_error=None))]
 pub fn _allreduce<'py>(
     py: Python<'py>,
     ctx: &PyContext,
     arr: &Bound<'py, PyUntypedArray>,
     op: i64,
+    shape: Option<Vec<usize>>,
+    out: Option<&Bound<'py, PyUntypedArray>>,
+    out_error: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let c = &ctx.ctx;
     let op = ReduceOp::from_code(op).py()?;
-    let d = dtype::of_array(py, arr, "data")?;
-    dispatch_dtype!(d, T => {
-        let v = dtype::to_vec::<T>(arr)?;
-        let out = py.detach(|| ctx.ctx.allreduce(&v, op)).py()?;
-        Ok(flat(py, out))
-    })
+    let d = match dtype::of_array(py, arr, "data") {
+        Ok(d) => d,
+        Err(e) => {
+            // Take part in the agreement step so the other ranks fail too.
+            let local = Some(dtl_core::Error::InvalidArgument(e.to_string()));
+            let _ = py.detach(|| c.allreduce_into_or_reject::<u8>(&[], &mut [], op, None, local));
+            return Err(e);
+        }
+    };
+    dispatch_dtype!(d, T => allreduce_typed::<T>(py, c, arr, op, shape.as_deref(), out, out_error))
+}
+
+fn allreduce_typed<'py, T: dtl_core::Element + numpy::Element>(
+    py: Python<'py>,
+    c: &dtl_core::Context,
+    arr: &Bound<'py, PyUntypedArray>,
+    op: ReduceOp,
+    shape: Option<&[usize]>,
+    out: Option<&Bound<'py, PyUntypedArray>>,
+    out_error: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let a = arr.cast::<PyArray1<T>>()?;
+    let ro = a.try_readonly()?;
+    let send = ro.as_slice()?;
+    let res: Bound<'py, PyArray1<T>> = match (out, &out_error) {
+        (Some(o), None) => o.cast::<PyArray1<T>>()?.clone(),
+        // SAFETY: every element is written by the allreduce before the
+        // array is returned (on error it is dropped unread).
+        _ => unsafe { PyArray1::<T>::new(py, [send.len()], false) },
+    };
+    let mut rw = res.try_readwrite()?;
+    let recv = rw.as_slice_mut()?;
+    let local = out_error.map(dtl_core::Error::InvalidArgument);
+    py.detach(|| c.allreduce_into_or_reject(send, recv, op, shape, local)).py()?;
+    drop(rw);
+    Ok(res.into_any())
+}
+
+/// The common cases of `dtl.allreduce` in one native call: a Python
+/// `float` or `int` (int64), or a 1-D C-contiguous array of a supported
+/// dtype without `out`. Returns `NotImplemented` for anything else (the
+/// Python layer then takes the general path). `op` is a name or a code.
+#[pyfunction]
+pub fn _allreduce_fast<'py>(
+    py: Python<'py>,
+    ctx: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+    op: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::types::{PyFloat, PyInt, PyString};
+    let not_impl = || Ok(py.NotImplemented().into_bound(py));
+    let Ok(ctx) = ctx.cast::<PyContext>() else { return not_impl() };
+    let op = if let Ok(s) = op.cast::<PyString>() {
+        match ReduceOp::from_name(&s.to_cow()?) {
+            Ok(o) => o,
+            Err(_) => return not_impl(),
+        }
+    } else if let Ok(i) = op.cast::<PyInt>() {
+        match i.extract::<i64>().ok().and_then(|c| ReduceOp::from_code(c).ok()) {
+            Some(o) => o,
+            None => return not_impl(),
+        }
+    } else {
+        return not_impl();
+    };
+    let c = &ctx.borrow().ctx;
+    if let Ok(f) = data.cast::<PyFloat>() {
+        let x = f.value();
+        let mut r = [0f64];
+        py.detach(|| c.allreduce_into(&[x], &mut r, op)).py()?;
+        return Ok(PyFloat::new(py, r[0]).into_any());
+    }
+    if data.is_instance_of::<PyInt>() && !data.is_instance_of::<pyo3::types::PyBool>() {
+        let Ok(x) = data.extract::<i64>() else { return not_impl() };
+        let mut r = [0i64];
+        py.detach(|| c.allreduce_into(&[x], &mut r, op)).py()?;
+        return Ok(r[0].into_pyobject(py)?.into_any());
+    }
+    let Ok(arr) = data.cast::<PyUntypedArray>() else { return not_impl() };
+    if arr.ndim() != 1 || !arr.is_c_contiguous() {
+        return not_impl();
+    }
+    let Some(d) = dtype::from_descr(py, &arr.dtype()) else { return not_impl() };
+    dispatch_dtype!(d, T => allreduce_typed::<T>(py, c, arr, op, None, None, None))
 }
 
 /// `MPI_Reduce` onto `root`; `None` on other ranks.
@@ -65,6 +153,8 @@ pub fn _reduce<'py>(
 }
 
 /// `MPI_Bcast` of the root's flat array (length and dtype from the root).
+/// Kept for callers of the flat form; `dtl.broadcast` uses
+/// [`_broadcast_array`].
 #[pyfunction]
 pub fn _broadcast<'py>(
     py: Python<'py>,
@@ -78,6 +168,114 @@ pub fn _broadcast<'py>(
         let v: Vec<T> = if c.rank() == root { dtype::to_vec::<T>(arr)? } else { Vec::new() };
         let out = py.detach(|| c.broadcast_vec(&v, root)).py()?;
         Ok(flat(py, out))
+    })
+}
+
+/// Most dimensions of an array `dtl.broadcast` sends.
+const BCAST_MAXDIM: usize = 32;
+/// Header words: status, dtype, ndim, element count, scalar flag, Python
+/// scalar flag, then the shape, then a 64-byte payload.
+const BCAST_HDR: usize = 6;
+const BCAST_PAYLOAD: usize = 8;
+const BCAST_WORDS: usize = BCAST_HDR + BCAST_MAXDIM + BCAST_PAYLOAD;
+
+/// `dtl.broadcast` in one native call. On the root, `arr` is its
+/// C-contiguous, writeable data; elsewhere it is ignored. One header
+/// broadcast (`Context::broadcast`: the agreement step on the root, then
+/// `MPI_Bcast` of the dtype, the shape and, up to 64 bytes, the data
+/// itself), then, for larger data, one `Context::broadcast_unchecked` into
+/// a new array on the other ranks. Returns `(array, scalar, py_scalar)`;
+/// on the root the array is `arr` itself.
+#[pyfunction]
+#[pyo3(signature = (ctx, arr, root, scalar=false, py_scalar=false))]
+pub fn _broadcast_array<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: Option<&Bound<'py, PyUntypedArray>>,
+    root: usize,
+    scalar: bool,
+    py_scalar: bool,
+) -> PyResult<(Bound<'py, PyAny>, bool, bool)> {
+    let c = &ctx.ctx;
+    let mut hdr = [0i64; BCAST_WORDS];
+    let mut local: Option<PyErr> = None;
+    if c.rank() == root {
+        match arr {
+            None => local = Some(crate::errors::invalid("broadcast: data must be given on the root rank")),
+            Some(a) => match dtype::of_array(py, a, "data") {
+                Err(e) => local = Some(e),
+                Ok(_) if a.ndim() > BCAST_MAXDIM => {
+                    local = Some(crate::errors::invalid(format!(
+                        "broadcast: data has {} dimensions; at most {BCAST_MAXDIM} are supported",
+                        a.ndim()
+                    )))
+                }
+                Ok(d) => {
+                    hdr[1] = d as i64;
+                    hdr[2] = a.ndim() as i64;
+                    hdr[3] = a.len() as i64;
+                    hdr[4] = i64::from(scalar);
+                    hdr[5] = i64::from(py_scalar);
+                    for (k, &n) in a.shape().iter().enumerate() {
+                        hdr[BCAST_HDR + k] = n as i64;
+                    }
+                    dispatch_dtype!(d, T => {
+                        let bytes = a.len() * std::mem::size_of::<T>();
+                        if bytes <= 8 * BCAST_PAYLOAD {
+                            let v = dtype::to_vec::<T>(a)?;
+                            // SAFETY: `bytes` fit in the payload words; T is plain data.
+                            unsafe {
+                                std::ptr::copy_nonoverlapping(
+                                    v.as_ptr().cast::<u8>(),
+                                    hdr[BCAST_HDR + BCAST_MAXDIM..].as_mut_ptr().cast::<u8>(),
+                                    bytes,
+                                )
+                            };
+                        }
+                    })
+                }
+            },
+        }
+        if local.is_some() {
+            hdr[0] = dtl_core::Error::InvalidArgument(String::new()).status() as i64;
+        }
+    }
+    py.detach(|| c.broadcast(&mut hdr, root)).py()?;
+    if hdr[0] != 0 {
+        return Err(local.unwrap_or_else(|| {
+            crate::errors::invalid(format!("broadcast: rejected on the root rank {root}; see the error there"))
+        }));
+    }
+    let d = dtl_core::DType::from_code(hdr[1] as i32)
+        .ok_or_else(|| crate::errors::invalid("broadcast: the root sent an unknown dtype"))?;
+    let ndim = hdr[2] as usize;
+    let n = hdr[3] as usize;
+    let (scalar, py_scalar) = (hdr[4] != 0, hdr[5] != 0);
+    let shape: Vec<usize> = hdr[BCAST_HDR..BCAST_HDR + ndim].iter().map(|&x| x as usize).collect();
+    dispatch_dtype!(d, T => {
+        let small = n * std::mem::size_of::<T>() <= 8 * BCAST_PAYLOAD;
+        let res: Bound<'py, PyArrayDyn<T>> = if c.rank() == root {
+            arr.expect("checked above").cast::<PyArrayDyn<T>>()?.clone()
+        } else {
+            // SAFETY: every element is written below before it is returned.
+            unsafe { PyArrayDyn::<T>::new(py, shape.clone(), false) }
+        };
+        if small {
+            if c.rank() != root {
+                let mut rw = res.try_readwrite()?;
+                let dst = rw.as_slice_mut()?;
+                // SAFETY: the root stored n elements of T at the payload start.
+                let src = unsafe {
+                    std::slice::from_raw_parts(hdr[BCAST_HDR + BCAST_MAXDIM..].as_ptr().cast::<T>(), n)
+                };
+                dst.copy_from_slice(src);
+            }
+        } else {
+            let mut rw = res.try_readwrite()?;
+            let buf = rw.as_slice_mut()?;
+            py.detach(|| c.broadcast_unchecked(buf, root)).py()?;
+        }
+        Ok((res.into_any(), scalar, py_scalar))
     })
 }
 

@@ -385,6 +385,22 @@ impl PyContext {
         self.ctx.set_collective_checks(on);
     }
 
+    /// Whether large ``allreduce`` and ``broadcast`` calls may take dtl's
+    /// shared-memory path (on by default; used only when every rank is on
+    /// one node, from 64 KiB): one ``MPI_Win_allocate_shared`` window per
+    /// communicator, made on first use. Off, they always call
+    /// ``MPI_Allreduce`` / ``MPI_Bcast``. Settable; set it alike on every
+    /// rank (a difference hangs the next large collective).
+    /// ``DTL_SHM_COLLECTIVES=0`` switches it off for the whole process.
+    #[getter]
+    fn get_shm_collectives(&self) -> bool {
+        self.ctx.shm_collectives()
+    }
+    #[setter]
+    fn set_shm_collectives(&self, on: bool) {
+        self.ctx.set_shm_collectives(on);
+    }
+
     /// Blocks until every rank of the context has called it
     /// (``MPI_Barrier``). Collective.
     fn barrier(&self, py: Python<'_>) -> PyResult<()> {

@@ -119,6 +119,8 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rma::_rma_get_accumulate, m)?)?;
     m.add_function(wrap_pyfunction!(rma::_rma_atomic, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_allreduce, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_allreduce_fast, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_broadcast_array, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_reduce, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_broadcast, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_gather, m)?)?;

@@ -212,3 +212,113 @@ def test_reduce_scatter_length_must_divide(ctx):
     with pytest.raises(dtl.InvalidArgumentError, match="multiple of the number of ranks"):
         dtl.reduce_scatter(ctx, np.zeros(ctx.size * 2 + 1))
     assert dtl.allreduce(ctx, 1) == ctx.size
+
+
+# Sizes on both sides of every path of allreduce/broadcast: the fused
+# agreement (data <= 64 bytes inside it), MPI_Allreduce / MPI_Bcast, and
+# the shared-memory path (>= 64 KiB on one node, in 256 KiB chunks).
+PATH_SIZES = [1, 8, 9, 1000, 70_000, 2 * 32768 + 5]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shm", [True, False])
+def test_allreduce_and_broadcast_every_path(ctx, dtype, shm):
+    ctx.shm_collectives = shm
+    try:
+        for n in PATH_SIZES:
+            vals = [((np.arange(n) * 7 + r * 3) % 50).astype(dtype) for r in range(ctx.size)]
+            stack = np.stack(vals)
+            want = stack.sum(axis=0, dtype=dtype)
+            got = dtl.allreduce(ctx, vals[ctx.rank])
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == np.dtype(dtype) and got.shape == (n,)
+            out = np.full(n, 99, dtype=dtype)
+            assert dtl.allreduce(ctx, vals[ctx.rank], op=dtl.MAX, out=out) is out
+            np.testing.assert_array_equal(out, stack.max(axis=0))
+            # Every rank holds the same bits.
+            everyone = dtl.allgather(ctx, got)
+            assert all(np.array_equal(everyone[r], got) for r in range(ctx.size))
+            for root in {0, ctx.size - 1}:
+                data = (np.arange(n) % 100 + root).astype(dtype) if ctx.rank == root else None
+                b = dtl.broadcast(ctx, data, root=root)
+                np.testing.assert_array_equal(b, (np.arange(n) % 100 + root).astype(dtype))
+                if ctx.rank == root:
+                    assert b is data  # the root's own array, not a copy
+    finally:
+        ctx.shm_collectives = True
+
+
+def test_allreduce_out_2d_and_in_place(ctx):
+    a = np.arange(12.0).reshape(3, 4) + ctx.rank
+    out = np.empty((3, 4))
+    assert dtl.allreduce(ctx, a, out=out) is out
+    expected = sum(np.arange(12.0).reshape(3, 4) + r for r in range(ctx.size))
+    np.testing.assert_array_equal(out, expected)
+    # out may be the input itself (MPI_IN_PLACE style).
+    b = np.arange(5.0) + ctx.rank
+    dtl.allreduce(ctx, b, out=b)
+    np.testing.assert_array_equal(b, sum(np.arange(5.0) + r for r in range(ctx.size)))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.empty(4, dtype=np.float32), np.empty(5), np.empty(8)[::2], "not an array"],
+    ids=["dtype", "shape", "strided", "type"],
+)
+def test_allreduce_bad_out_raises_on_every_rank(ctx, bad):
+    a = np.ones(4)
+    # Only the last rank passes a bad out; every rank must raise, none hang.
+    out = bad if ctx.rank == ctx.size - 1 else np.empty(4)
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.allreduce(ctx, a, out=out)
+    # The context is still usable afterwards.
+    assert dtl.allreduce(ctx, 1.0) == ctx.size
+
+
+def test_allreduce_read_only_input_and_out(ctx):
+    a = np.ones(10)
+    a.flags.writeable = False
+    np.testing.assert_array_equal(dtl.allreduce(ctx, a), np.full(10, float(ctx.size)))
+    ro = np.empty(10)
+    ro.flags.writeable = False
+    with pytest.raises(dtl.InvalidArgumentError, match="read-only"):
+        dtl.allreduce(ctx, a, out=ro)
+
+
+def test_broadcast_scalars_and_shapes(ctx):
+    assert dtl.broadcast(ctx, 2.5 if ctx.rank == 0 else None) == 2.5
+    v = dtl.broadcast(ctx, 7 if ctx.rank == 0 else None)
+    assert isinstance(v, int) and v == 7
+    f = dtl.broadcast(ctx, np.float32(1.5) if ctx.rank == 0 else None)
+    assert isinstance(f, np.float32) and f == 1.5
+    t = np.arange(2 * 3 * 70_000, dtype=np.int16).reshape(2, 3, 70_000)
+    got = dtl.broadcast(ctx, t if ctx.rank == 0 else None)
+    assert got.shape == t.shape and got.dtype == t.dtype
+    np.testing.assert_array_equal(got, t)
+    ro = np.arange(5.0)
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(dtl.broadcast(ctx, ro if ctx.rank == 0 else None), np.arange(5.0))
+
+
+@pytest.mark.mpi(min_size=2)
+def test_broadcast_bad_root_data_raises_everywhere(ctx):
+    data = np.array([True, False]) if ctx.rank == 0 else None
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.broadcast(ctx, data, root=0)
+    assert dtl.broadcast(ctx, 3 if ctx.rank == 0 else None) == 3
+
+
+@pytest.mark.mpi(min_size=2)
+def test_allreduce_local_errors_raise_everywhere(ctx):
+    last = ctx.rank == ctx.size - 1
+    # ndim differs (1-D on some ranks, 2-D on others): same error everywhere.
+    with pytest.raises(dtl.InvalidArgumentError, match="differs across ranks"):
+        dtl.allreduce(ctx, np.zeros((2, 3)) if last else np.zeros(6))
+    # A bad dtype or op on one rank only.
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.allreduce(ctx, np.array([True]) if last else np.array([1]))
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.allreduce(ctx, 1.0, op="avg" if last else "sum")
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.allreduce(ctx, np.zeros(2, dtype=np.complex128) if last else np.zeros(2))
+    assert dtl.allreduce(ctx, 1) == ctx.size  # still in step

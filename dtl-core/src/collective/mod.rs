@@ -25,6 +25,7 @@
 //! ```
 
 mod op;
+pub mod shm;
 
 pub use op::ReduceOp;
 
@@ -88,6 +89,45 @@ fn nz_mut<'a, T>(s: &'a mut [T], scratch: &'a mut [T; 1]) -> &'a mut [T] {
     }
 }
 
+/// Most ranks for which [`Context::allreduce_into`] fuses its agreement
+/// step with a small message's data (one `MPI_Allgather` of
+/// `size × 152` bytes); above it the agreement is an `MPI_Allreduce` and the
+/// data a second collective.
+pub const FUSED_MAX_RANKS: usize = 64;
+
+/// Fields of the agreement record of [`Context::allreduce_into`].
+const FUSED_FIELDS: usize = 10;
+
+/// Bytes of data that travel inside the agreement record of
+/// [`Context::allreduce_into`] (8 `f64`, 16 `f32`, …).
+pub const FUSED_PAYLOAD: usize = 64;
+
+/// The error every other rank returns when one rank rejected its
+/// arguments with status `st`.
+fn rejected_elsewhere(op_name: &str, st: i32) -> Error {
+    Error::from_status(
+        st,
+        format!(
+            "{op_name}: another rank rejected its arguments ({}); see the error on that rank",
+            crate::error::status_name(st)
+        ),
+    )
+}
+
+/// The error of an agreement step whose field `name` ranged over
+/// `min..=max`.
+fn mismatch(op_name: &str, name: &str, min: i64, max: i64) -> Error {
+    let (lo, hi) = if name == "dtype" {
+        let n = |c: i64| DType::from_code(c as i32).map_or(c.to_string(), |d| d.name().to_string());
+        (n(min), n(max))
+    } else {
+        (min.to_string(), max.to_string())
+    };
+    Error::Mismatch(format!(
+        "{op_name}: {name} differs across ranks (min {lo}, max {hi}); every rank must pass the same {name}"
+    ))
+}
+
 /// MPI copies a lone contribution unchanged (one rank, or rank 1 of an
 /// exscan), so a logical op can leave a value like 2 where 1 is meant. dtl
 /// always returns 0 or 1 for LAND/LOR/LXOR.
@@ -136,27 +176,13 @@ impl Context {
             return Err(e);
         }
         if recv[0] > 0 {
-            return Err(Error::from_status(
-                recv[0] as i32,
-                format!(
-                    "{op_name}: another rank rejected its arguments ({}); see the error on that rank",
-                    crate::error::status_name(recv[0] as i32)
-                ),
-            ));
+            return Err(rejected_elsewhere(op_name, recv[0] as i32));
         }
         for (k, &(name, _)) in fields.iter().take(SLOTS).enumerate() {
             let max = recv[2 * (k + 1)];
             let min = recv[2 * (k + 1) + 1].wrapping_neg();
             if max != min {
-                let (lo, hi) = if name == "dtype" {
-                    let n = |c: i64| DType::from_code(c as i32).map_or(c.to_string(), |d| d.name().to_string());
-                    (n(min), n(max))
-                } else {
-                    (min.to_string(), max.to_string())
-                };
-                return Err(Error::Mismatch(format!(
-                    "{op_name}: {name} differs across ranks (min {lo}, max {hi}); every rank must pass the same {name}"
-                )));
+                return Err(mismatch(op_name, name, min, max));
             }
         }
         Ok(())
@@ -203,6 +229,31 @@ impl Context {
         let mut scratch = [T::default()];
         let buf = nz_mut(buf, &mut scratch);
         self.agree_root::<T>("broadcast", root, &[("length", buf.len() as i64)])?;
+        if self.shm_broadcast(buf, root)? {
+            return Ok(());
+        }
+        count_i32(buf.len(), "broadcast buffer")?;
+        self.comm().process_at_rank(root as i32).broadcast_into(buf);
+        Ok(())
+    }
+
+    /// [`Context::broadcast`] without the agreement step, for callers that
+    /// have already agreed on the root, the dtype and the length (for
+    /// instance by broadcasting a header first). Uses the
+    /// [shared-memory path](shm) for large buffers on one node, else
+    /// `MPI_Bcast`. Collective. A mismatch between ranks is what it is in
+    /// plain MPI: a hang or a truncated message.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `root >= size` (on every rank: the
+    /// range check is local and the same everywhere).
+    pub fn broadcast_unchecked<T: Element>(&self, buf: &mut [T], root: usize) -> Result<()> {
+        self.check_rank(root, "root")?;
+        let mut scratch = [T::default()];
+        let buf = nz_mut(buf, &mut scratch);
+        if self.shm_broadcast(buf, root)? {
+            return Ok(());
+        }
         count_i32(buf.len(), "broadcast buffer")?;
         self.comm().process_at_rank(root as i32).broadcast_into(buf);
         Ok(())
@@ -220,7 +271,9 @@ impl Context {
         if self.rank() == root {
             out.copy_from_slice(data);
         }
-        self.comm().process_at_rank(root as i32).broadcast_into(&mut out[..]);
+        if !self.shm_broadcast(&mut out[..], root)? {
+            self.comm().process_at_rank(root as i32).broadcast_into(&mut out[..]);
+        }
         Ok(out)
     }
 
@@ -240,38 +293,83 @@ impl Context {
         let proc = self.comm().process_at_rank(root as i32);
         if self.rank() == root {
             let mut out = buffer::<T>(send.len());
-            proc.reduce_into_root(send, &mut out[..], op.mpi());
+            proc.reduce_into_root(send, &mut out[..], op.mpi_for::<T>());
             normalize_logical(op, &mut out);
             Ok(Some(out))
         } else {
-            proc.reduce_into(send, op.mpi());
+            proc.reduce_into(send, op.mpi_for::<T>());
             Ok(None)
         }
     }
 
     /// Element-wise reduction of every rank's `send`, result on every rank
-    /// in `recv` (`MPI_Allreduce`). `send` and `recv` have equal lengths.
-    /// Collective.
+    /// in `recv`. `send` and `recv` have equal lengths. Collective.
+    ///
+    /// Underneath, by message size (the same choice on every rank):
+    /// * with collective checks on and at most [`FUSED_MAX_RANKS`] ranks,
+    ///   the agreement step is one `MPI_Allgather` of a small fixed-size
+    ///   record per rank that also carries the data when it fits in
+    ///   [`FUSED_PAYLOAD`] bytes: each rank then folds the ranks'
+    ///   contributions itself, in rank order, so a small allreduce costs one
+    ///   MPI collective, not two;
+    /// * from the shared-memory threshold up, when every rank is on one
+    ///   node, the [shared-memory path](shm);
+    /// * otherwise `MPI_Allreduce`.
     ///
     /// # Errors
     /// As [`Context::reduce`]; [`Error::InvalidArgument`] if
     /// `recv.len() != send.len()`.
     pub fn allreduce_into<T: Element>(&self, send: &[T], recv: &mut [T], op: ReduceOp) -> Result<()> {
+        self.allreduce_into_or_reject(send, recv, op, None, None)
+    }
+
+    /// [`Context::allreduce_into`] for a call that may already have failed
+    /// on this rank (`local = Some(err)`, e.g. a bad output buffer only
+    /// this rank sees): the rank still takes part in the agreement step, so
+    /// every rank returns an error instead of hanging (this rank `err`, the
+    /// others an error of the same kind naming the rejection). With the
+    /// checks off, `local` is returned at once. `shape` is the logical
+    /// shape of the data (its product is `send.len()`; `None`: 1-D): the
+    /// agreement step also checks it, up to 4 dimensions one by one and the
+    /// rest together. Collective.
+    pub fn allreduce_into_or_reject<T: Element>(
+        &self,
+        send: &[T],
+        recv: &mut [T],
+        op: ReduceOp,
+        shape: Option<&[usize]>,
+        local: Option<Error>,
+    ) -> Result<()> {
         let (s1, mut s2) = ([T::default()], [T::default()]);
         let send = nz(send, &s1);
         let recv = nz_mut(recv, &mut s2);
         // Checked inside the agreement, so that a bad recv on one rank gives
         // every rank the same error instead of desynchronising the calls.
         let bad_recv = send.len() != recv.len();
-        self.agree(
-            "allreduce",
-            &[
-                ("dtype", T::DTYPE as i64),
-                ("length", send.len() as i64),
-                ("op", op as i64),
-                ("recv length validity", i64::from(bad_recv)),
-            ],
-        )?;
+        let one_d = [send.len()];
+        let shape = shape.unwrap_or(&one_d);
+        let dim = |k: usize| shape.get(k).map_or(-1, |&d| d as i64);
+        let rest =
+            shape.iter().skip(4).fold(0xcbf2_9ce4_8422_2325u64, |h, &d| (h ^ d as u64).wrapping_mul(0x100_0000_01b3));
+        let fields = [
+            ("dtype", T::DTYPE as i64),
+            ("length", send.len() as i64),
+            ("op", op as i64),
+            ("recv length validity", i64::from(bad_recv)),
+            ("ndim", shape.len() as i64),
+            ("shape[0]", dim(0)),
+            ("shape[1]", dim(1)),
+            ("shape[2]", dim(2)),
+            ("shape[3]", dim(3)),
+            ("shape[4:]", rest as i64),
+        ];
+        let fused = self.collective_checks() && self.size() > 1 && self.size() <= FUSED_MAX_RANKS;
+        let done = if fused {
+            self.fused_agree("allreduce", &fields, local, send, recv, op)?
+        } else {
+            self.agree_or_reject("allreduce", &fields, local)?;
+            false
+        };
         if bad_recv {
             return Err(Error::InvalidArgument(format!(
                 "recv has {} elements but send has {}; they must be equal",
@@ -280,10 +378,83 @@ impl Context {
             )));
         }
         op.check_for::<T>()?;
+        if done {
+            normalize_logical(op, recv);
+            return Ok(());
+        }
+        if self.shm_allreduce(send, recv, op)? {
+            normalize_logical(op, recv);
+            return Ok(());
+        }
         count_i32(send.len(), "allreduce buffer")?;
-        self.comm().all_reduce_into(send, recv, op.mpi());
+        self.comm().all_reduce_into(send, recv, op.mpi_for::<T>());
         normalize_logical(op, recv);
         Ok(())
+    }
+
+    /// The agreement step of [`Context::allreduce_into`] fused with the
+    /// data of a small message: one `MPI_Allgather` of a fixed-size record
+    /// per rank (status, the agreed fields, and [`FUSED_PAYLOAD`] bytes of
+    /// data). Errors as [`Context::agree_or_reject`]. Returns whether the
+    /// result is already in `recv` (the data fitted, every field agreed,
+    /// `op` is valid for `T`); `false` means the caller moves the data.
+    fn fused_agree<T: Element>(
+        &self,
+        op_name: &str,
+        fields: &[(&str, i64); FUSED_FIELDS],
+        local: Option<Error>,
+        send: &[T],
+        recv: &mut [T],
+        op: ReduceOp,
+    ) -> Result<bool> {
+        const HDR: usize = 1 + FUSED_FIELDS;
+        const W: usize = HDR + FUSED_PAYLOAD / 8;
+        let mut rec = [0i64; W];
+        rec[0] = local.as_ref().map_or(0, |e| e.status() as i64);
+        for (k, &(_, v)) in fields.iter().enumerate() {
+            rec[1 + k] = v;
+        }
+        let bytes = std::mem::size_of_val(send);
+        let fits = bytes <= FUSED_PAYLOAD && local.is_none() && send.len() == recv.len();
+        if fits {
+            // SAFETY: `bytes` <= FUSED_PAYLOAD bytes fit in rec[HDR..]; T is
+            // plain data.
+            unsafe {
+                std::ptr::copy_nonoverlapping(send.as_ptr().cast::<u8>(), rec[HDR..].as_mut_ptr().cast::<u8>(), bytes)
+            };
+        }
+        let size = self.size();
+        let mut all = vec![0i64; W * size];
+        self.comm().all_gather_into(&rec[..], &mut all[..]);
+        if let Some(e) = local {
+            return Err(e);
+        }
+        let recs: Vec<&[i64]> = all.chunks_exact(W).collect();
+        if let Some(st) = recs.iter().map(|r| r[0]).find(|&st| st > 0) {
+            return Err(rejected_elsewhere(op_name, st as i32));
+        }
+        for (k, &(name, _)) in fields.iter().enumerate() {
+            let lo = recs.iter().map(|r| r[1 + k]).min().unwrap_or(0);
+            let hi = recs.iter().map(|r| r[1 + k]).max().unwrap_or(0);
+            if lo != hi {
+                return Err(mismatch(op_name, name, lo, hi));
+            }
+        }
+        if !fits || op.check_for::<T>().is_err() {
+            return Ok(false);
+        }
+        let n = send.len();
+        let data = |q: usize| -> &[T] {
+            // SAFETY: every rank's record holds `n` elements of T (the
+            // lengths and dtypes agreed), stored from byte 0 of its payload,
+            // which is 8-byte aligned.
+            unsafe { std::slice::from_raw_parts(recs[q][HDR..].as_ptr().cast::<T>(), n) }
+        };
+        shm::combine(op, data(0), data(1), recv);
+        for q in 2..size {
+            shm::combine_into(op, recv, data(q));
+        }
+        Ok(true)
     }
 
     /// Like [`Context::allreduce_into`], returning a new vector. Collective.
@@ -536,7 +707,7 @@ impl Context {
         op.check_for::<T>()?;
         count_i32(send.len(), "scan buffer")?;
         let mut out = buffer::<T>(send.len());
-        self.comm().scan_into(send, &mut out[..], op.mpi());
+        self.comm().scan_into(send, &mut out[..], op.mpi_for::<T>());
         normalize_logical(op, &mut out);
         Ok(out)
     }
@@ -552,7 +723,7 @@ impl Context {
         op.check_for::<T>()?;
         count_i32(send.len(), "exscan buffer")?;
         let mut out = buffer::<T>(send.len());
-        self.comm().exclusive_scan_into(send, &mut out[..], op.mpi());
+        self.comm().exclusive_scan_into(send, &mut out[..], op.mpi_for::<T>());
         if self.rank() == 0 {
             out.fill(op.identity::<T>());
         }

@@ -288,6 +288,31 @@ impl RawWin {
         Ok((RawWin::adopt(win)?, base.cast()))
     }
 
+    /// The address of `rank`'s segment of a window made by
+    /// `MPI_Win_allocate_shared` (`MPI_Win_shared_query`), directly
+    /// addressable by this process. Local.
+    ///
+    /// # Errors
+    /// [`Error::Communication`] if the window is not a shared-memory one.
+    pub(crate) fn shared_query(&self, rank: usize) -> Result<*mut u8> {
+        let mut size: ffi::MPI_Aint = 0;
+        let mut unit: c_int = 0;
+        let mut base: *mut c_void = std::ptr::null_mut();
+        // SAFETY: live window; the out-pointers are valid locals (the base
+        // is written through the `void *` baseptr argument).
+        let rc = unsafe {
+            ffi::MPI_Win_shared_query(
+                self.win,
+                rank as c_int,
+                &mut size,
+                &mut unit,
+                (&mut base as *mut *mut c_void).cast(),
+            )
+        };
+        check(rc, "MPI_Win_shared_query")?;
+        Ok(base.cast())
+    }
+
     /// A window over `bytes` bytes at `base` (`MPI_Win_create`,
     /// displacement unit 1). Collective over `comm`; serialised node-wide.
     ///

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _dtl
 from ._dtl import Context
-from ._errors import _invalid
+from ._errors import DTLError, _invalid
 
 
 def _gpu(data: Any) -> bool:
@@ -116,22 +116,64 @@ def _shape_agree(ctx: Context, what: str, arr: np.ndarray) -> None:
     _dtl._agree(ctx, what, names, values)
 
 
-def allreduce(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
+def _out_error(out: Any, arr: np.ndarray) -> Optional[str]:
+    """Why ``out`` cannot receive a result shaped like ``arr`` (or None)."""
+    if not isinstance(out, np.ndarray):
+        return f"out must be a numpy.ndarray, got {type(out).__name__}"
+    if out.shape != arr.shape:
+        return f"out has shape {out.shape}; it must have the shape of data, {arr.shape}"
+    if out.dtype != arr.dtype:
+        return f"out has dtype {out.dtype}; it must have the dtype of data, {arr.dtype}"
+    if not out.flags.c_contiguous:
+        return "out must be C-contiguous"
+    if not out.flags.writeable:
+        return "out is read-only"
+    return None
+
+
+def allreduce(ctx: Context, data: ArrayLike, op: Any = SUM, out: Optional[np.ndarray] = None) -> Any:
     """Reduce ``data`` element-wise over all ranks; the result on every rank.
 
     ``data`` is a scalar or an array (same shape and dtype on every rank);
-    the result has the same shape (a scalar for a scalar). ``MPI_Allreduce``.
+    the result has the same shape (a scalar for a scalar). With ``out`` (an
+    array of that shape and dtype, C-contiguous and writeable) the result
+    is written there and ``out`` is returned, with no new allocation.
     Raises ``InvalidArgumentError`` on every rank for mismatched shapes or
-    dtypes, and for bitwise/logical ops on floats.
+    dtypes, a bad ``out`` on any rank, and bitwise/logical ops on floats.
+
+    Underneath (the same choice on every rank): up to 64 bytes, one
+    ``MPI_Allgather`` that carries the agreement step and the data
+    together; from 64 KiB on ranks that share one node, dtl's
+    shared-memory path (``MPI_Win_allocate_shared``; see
+    ``Context.shm_collectives``); otherwise ``MPI_Allreduce``. The GIL is
+    released while MPI runs. Collective.
     """
+    if out is None:
+        fast = _dtl._allreduce_fast(ctx, data, op)
+        if fast is not NotImplemented:
+            return fast
     _check_ctx(ctx)
     if _gpu(data):
         return _device(ctx, data, "allreduce", op)
-    arr, scalar, py = _as_array(data)
-    code = _op_code(op)
-    if arr.ndim > 1:
-        _shape_agree(ctx, "allreduce", arr)
-    return _result(_dtl._allreduce(ctx, arr.reshape(-1), code), arr.shape, scalar, py)
+    try:
+        arr, scalar, py = _as_array(data)
+        code = _op_code(op)
+    except DTLError as e:
+        # Take part in the agreement step with the complaint, so that the
+        # other ranks raise too instead of waiting.
+        try:
+            _dtl._allreduce(ctx, np.zeros(0, dtype=np.uint8), 0, None, None, str(e))
+        except DTLError:
+            pass
+        raise
+    shape = list(arr.shape)
+    if out is None:
+        return _result(_dtl._allreduce(ctx, arr.reshape(-1), code, shape), arr.shape, scalar, py)
+    err = _out_error(out, arr)
+    if err is None and np.may_share_memory(out, arr):
+        arr = arr.copy()
+    _dtl._allreduce(ctx, arr.reshape(-1), code, shape, out.reshape(-1) if err is None else None, err)
+    return out
 
 
 def reduce(ctx: Any, data: Any = None, op: Any = SUM, root: int = 0) -> Any:
@@ -156,26 +198,37 @@ def broadcast(ctx: Context, data: Any, root: int = 0) -> Any:
     """Send ``root``'s ``data`` to every rank and return it.
 
     Shape and dtype come from the root; other ranks' ``data`` is only a
-    placeholder (it may be ``None``). ``MPI_Bcast`` (of the shape, then the
-    data). Collective.
+    placeholder (it may be ``None``). On the root the result is ``data``
+    itself when it already is a C-contiguous, writeable array (as
+    mpi4py's ``bcast`` returns the root's object); other ranks get a new
+    array. One ``MPI_Bcast`` of a header (dtype, shape, and data up to 64
+    bytes) after the agreement step on the root; larger data follows in a
+    second ``MPI_Bcast``, or through dtl's shared-memory path from 64 KiB
+    when the ranks share one node. Collective.
     """
     _check_ctx(ctx)
     r = _root(ctx, root)
     if _gpu(data):
         return _device(ctx, data, "broadcast", None, r)
-    is_root = ctx.rank == r
-    if is_root:
-        arr, scalar, py = _as_array(data)
-        hdr = np.array([int(scalar), int(py), arr.ndim] + list(arr.shape), dtype=np.int64)
-        flat = arr.reshape(-1)
-    else:
-        hdr = np.zeros(0, dtype=np.int64)
-        flat = np.zeros(0, dtype=np.float64) if data is None else np.ascontiguousarray(data).reshape(-1)
-    hdr = _dtl._broadcast(ctx, hdr, r)
-    scalar, py, ndim = bool(hdr[0]), bool(hdr[1]), int(hdr[2])
-    shape = tuple(int(d) for d in hdr[3 : 3 + ndim])
-    out = _dtl._broadcast(ctx, flat, r)
-    return _result(out, shape, scalar, py)
+    arr: Optional[np.ndarray] = None
+    scalar = py = False
+    if ctx.rank == r:
+        try:
+            arr, scalar, py = _as_array(data)
+        except DTLError:
+            # Still take part (with no data: rejected), so that every rank raises.
+            try:
+                _dtl._broadcast_array(ctx, None, r)
+            except DTLError:
+                pass
+            raise
+        if not arr.flags.writeable:
+            arr = arr.copy()
+    out, scalar, py = _dtl._broadcast_array(ctx, arr, r, scalar, py)
+    if scalar:
+        value = out[()]
+        return value.item() if py else value
+    return out
 
 
 def gather(ctx: Context, data: ArrayLike, root: int = 0) -> Optional[np.ndarray]:
