@@ -343,10 +343,11 @@ fuzz: sys-deps
 # NumPy), every figure into bench/results/<bench>_np<N>.json (schema and timing
 # conventions: bench/harness.py), then bench/report.py regenerates the measured
 # part of docs/src/performance.md (between its GENERATED markers) and the plots
-# in docs/src/bench/. About 5 minutes on 2 idle cores. One group by hand:
-# bench/README.md. make bench-smoke (part of make test) runs every Python bench
-# with --quick at np 2 (and the algorithms at np 1) into a temporary directory
-# and the report into a temporary copy of the page: ~25 s.
+# in docs/src/bench/. About 5 minutes on 2 idle cores (14 at load average 5).
+# One group by hand: bench/README.md. make bench-smoke (part of make test) runs
+# the Python benches with --quick at np 2 (and the algorithms at np 1; not
+# bench_costs.py, 17 s alone) into a temporary directory and the report into a
+# temporary copy of the page: about 15 s.
 BENCH_RESULTS := bench/results
 BENCH_MPIRUN := timeout -k 10 900 mpirun
 bench: build-py

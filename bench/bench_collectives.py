@@ -6,7 +6,9 @@ of float64 arrays from 8 B to 64 MiB (per rank's message) against mpi4py's
 ("mpi4py buffer") and its ``allreduce``/``bcast``/``allgather``/``alltoall``
 of the NumPy array ("mpi4py pickle"); also ``dtl.allreduce(ctx, a, out=r)``
 and ``dtl.broadcast(..., out=r)`` when those accept ``out=`` (detected with
-``inspect.signature``). Sizes: the array each rank passes (allgather: each
+``inspect.signature``), and every dtl call once more on a context with
+``collective_checks = False`` ("dtl checks off": without the agreement
+step). Sizes: the array each rank passes (allgather: each
 rank's contribution; alltoall: the whole send array, ``size`` rows).
 
 Every result is checked once per size against NumPy (closed forms of the
@@ -38,7 +40,8 @@ PICKLE_SLOW_S = 2.0
 
 
 def repeats_for(nbytes: int) -> int:
-    return 9 if nbytes <= 256 << 10 else 7 if nbytes <= 1 << 20 else 5 if nbytes <= 8 << 20 else 3
+    return 15 if nbytes <= 32 << 10 else 9 if nbytes <= 256 << 10 else 7 if nbytes <= 1 << 20 \
+        else 5 if nbytes <= 8 << 20 else 3
 
 
 def accepts_out(fn: Any) -> bool:
@@ -48,8 +51,10 @@ def accepts_out(fn: Any) -> bool:
         return False
 
 
-def one_size(b: Bench, ctx: dtl.Context, nbytes: int, allreduce_out: bool, broadcast_out: bool) -> None:
-    """The four collectives at one size (collective)."""
+def one_size(b: Bench, ctx: dtl.Context, nc: dtl.Context, nbytes: int, allreduce_out: bool,
+             broadcast_out: bool) -> None:
+    """The four collectives at one size (collective). ``nc``: a context with
+    ``collective_checks = False`` (the "dtl checks off" rows)."""
     comm, rank, size = b.comm, b.rank, b.size
     n = nbytes // 8
     reps = repeats_for(nbytes)
@@ -77,7 +82,7 @@ def one_size(b: Bench, ctx: dtl.Context, nbytes: int, allreduce_out: bool, broad
     got_pk = comm.allreduce(a)
     b.check(np.array_equal(got_dtl, expect) and np.array_equal(r, expect)
             and np.array_equal(got_pk, expect), f"allreduce {nbytes} B")
-    impls: Dict[str, Any] = {"dtl": lambda: dtl.allreduce(ctx, a)}
+    impls: Dict[str, Any] = {"dtl": lambda: dtl.allreduce(ctx, a), "dtl checks off": lambda: dtl.allreduce(nc, a)}
     if allreduce_out:
         r2 = np.empty_like(a)
         dtl.allreduce(ctx, a, out=r2)  # type: ignore[call-arg]
@@ -97,6 +102,7 @@ def one_size(b: Bench, ctx: dtl.Context, nbytes: int, allreduce_out: bool, broad
         t_buf = None
     targets = {"mpi4py buffer": t_buf, "mpi4py pickle": 5.0 if nbytes == 1 << 20 else None}
     times = b.measure("collectives", "allreduce", impls, reps, n, nbytes, targets=targets)
+    b.ratio("collectives", "allreduce", "mpi4py buffer", "dtl checks off", times, n, nbytes)
     if "dtl out=" in times:
         b.ratio("collectives", "allreduce", "mpi4py buffer", "dtl out=", times, n, nbytes, t_buf)
 
@@ -109,7 +115,7 @@ def one_size(b: Bench, ctx: dtl.Context, nbytes: int, allreduce_out: bool, broad
     got_pk = comm.bcast(a if rank == 0 else None, root=0)
     b.check(np.array_equal(got_dtl, src) and np.array_equal(buf, src) and np.array_equal(got_pk, src),
             f"broadcast {nbytes} B")
-    impls = {"dtl": lambda: dtl.broadcast(ctx, a, root=0)}
+    impls = {"dtl": lambda: dtl.broadcast(ctx, a, root=0), "dtl checks off": lambda: dtl.broadcast(nc, a, root=0)}
     if broadcast_out:
         r3 = np.empty_like(a)
         dtl.broadcast(ctx, a, root=0, out=r3)  # type: ignore[call-arg]
@@ -121,6 +127,7 @@ def one_size(b: Bench, ctx: dtl.Context, nbytes: int, allreduce_out: bool, broad
     t_bc = 2.0 if nbytes == 8 << 20 and size == 2 else None
     targets = {"mpi4py buffer": t_bc, "mpi4py pickle": 5.0 if nbytes == 1 << 20 else None}
     times = b.measure("collectives", "broadcast", impls, reps, n, nbytes, targets=targets)
+    b.ratio("collectives", "broadcast", "mpi4py buffer", "dtl checks off", times, n, nbytes)
     if "dtl out=" in times:
         b.ratio("collectives", "broadcast", "mpi4py buffer", "dtl out=", times, n, nbytes, t_bc)
 
@@ -133,11 +140,13 @@ def one_size(b: Bench, ctx: dtl.Context, nbytes: int, allreduce_out: bool, broad
     got_pk = np.array(comm.allgather(a))
     b.check(np.array_equal(got_dtl, expect) and np.array_equal(g, expect)
             and np.array_equal(got_pk, expect), f"allgather {nbytes} B")
-    impls = {"dtl": lambda: dtl.allgather(ctx, a), "mpi4py buffer": lambda: comm.Allgather(a, g)}
+    impls = {"dtl": lambda: dtl.allgather(ctx, a), "dtl checks off": lambda: dtl.allgather(nc, a),
+             "mpi4py buffer": lambda: comm.Allgather(a, g)}
     if pickle_ok(lambda: comm.allgather(a)):
         impls["mpi4py pickle"] = lambda: comm.allgather(a)
     targets = {"mpi4py pickle": 5.0 if nbytes == 1 << 20 else None}
-    b.measure("collectives", "allgather", impls, reps, n, nbytes, targets=targets)
+    times = b.measure("collectives", "allgather", impls, reps, n, nbytes, targets=targets)
+    b.ratio("collectives", "allgather", "mpi4py buffer", "dtl checks off", times, n, nbytes)
 
     # ------------------------------------------------ alltoall
     m = max(1, n // size)
@@ -152,11 +161,13 @@ def one_size(b: Bench, ctx: dtl.Context, nbytes: int, allreduce_out: bool, broad
     b.check(np.array_equal(got_dtl, expect) and np.array_equal(rr, expect)
             and np.array_equal(got_pk, expect), f"alltoall {nbytes} B")
     ab = s_arr.nbytes
-    impls = {"dtl": lambda: dtl.alltoall(ctx, s_arr), "mpi4py buffer": lambda: comm.Alltoall(s_arr, rr)}
+    impls = {"dtl": lambda: dtl.alltoall(ctx, s_arr), "dtl checks off": lambda: dtl.alltoall(nc, s_arr),
+             "mpi4py buffer": lambda: comm.Alltoall(s_arr, rr)}
     if pickle_ok(lambda: comm.alltoall(rows)):
         impls["mpi4py pickle"] = lambda: comm.alltoall(rows)
     targets = {"mpi4py pickle": 5.0 if ab == 1 << 20 else None}
-    b.measure("collectives", "alltoall", impls, reps, s_arr.size, ab, targets=targets)
+    times = b.measure("collectives", "alltoall", impls, reps, s_arr.size, ab, targets=targets)
+    b.ratio("collectives", "alltoall", "mpi4py buffer", "dtl checks off", times, s_arr.size, ab)
     if rank == 0:
         print(f"collectives: {fmt_bytes(nbytes)} done", flush=True)
 
@@ -169,9 +180,10 @@ def main() -> int:
         if not ok:
             b.notes.append(f"dtl.{fn} has no out= keyword in this build: its 'dtl out=' rows are skipped")
     sizes = QUICK_SIZES if b.quick else SIZES
-    with dtl.Context() as ctx:
+    with dtl.Context() as ctx, dtl.Context() as nc:
+        nc.collective_checks = False
         for nbytes in sizes:
-            one_size(b, ctx, nbytes, allreduce_out, broadcast_out)
+            one_size(b, ctx, nc, nbytes, allreduce_out, broadcast_out)
     return b.finish()
 
 

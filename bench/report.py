@@ -169,7 +169,7 @@ def plots(runs: List[Dict[str, Any]], plot_dir: str) -> List[Tuple[str, str]]:
 
     os.makedirs(plot_dir, exist_ok=True)
     drawn: List[Tuple[str, str]] = []
-    styles = {"dtl": ("C0", "o"), "dtl out=": ("C3", "s"), "mpi4py buffer": ("C1", "^"),
+    styles = {"dtl": ("C0", "o"), "dtl out=": ("C3", "s"), "dtl checks off": ("C4", "D"), "mpi4py buffer": ("C1", "^"),
               "mpi4py pickle": ("C2", "v")}
 
     def by_bench(name: str) -> List[Dict[str, Any]]:
