@@ -363,8 +363,9 @@ bench: build-py
 	done
 	$(BENCH_MPIRUN) -np 2 $(PY) bench/bench_costs.py --json $(BENCH_RESULTS)/costs_np2.json
 	@# Rust micro-benchmarks (branch h/benchrs): its bench-rust target writes
-	@# bench/results/rust_*.json; run when the target exists.
-	@if $(MAKE) -n bench-rust >/dev/null 2>&1; then $(MAKE) bench-rust; \
+	@# bench/results/rust_*.json; run when the target exists. (Not `make -n`:
+	@# it would run the $$(MAKE) lines of that recipe.)
+	@if grep -q '^bench-rust:' $(firstword $(MAKEFILE_LIST)); then $(MAKE) bench-rust; \
 	 else echo "bench: no bench-rust target: Rust micro-benchmarks skipped"; fi
 	@# GPU targets of issue 7 (prints "skipped" without CUDA).
 	$(CARGO) build --release -p dtl-gpu --examples
