@@ -1,21 +1,23 @@
-"""dtl's distributed algorithms side by side with what users would write
-instead, in one run (``make bench`` runs it at np 1 and 2).
+"""dtl's algorithms side by side with what users would write instead, in one
+run (``make bench`` runs it at np 1 and 2).
 
-* local ``reduce`` (SUM) of 10^8 float64 at np 1: ``dtl.reduce(v)`` vs
-  ``numpy.sum`` of the same array;
-* ``transform`` of 10^8 float64 at np 1: ``dtl.transform(src, dst,
-  np.add-like ufunc)`` vs ``numpy.add(x, 1.0, out=y)`` (dtl hands ufuncs the
-  local views, so this measures its dispatch overhead);
-* distributed ``sort`` of 10^7 float64 (uniform random): ``dtl.sort(v)`` vs
-  ``numpy.sort`` of all 10^7 values in one process, and vs a straightforward
-  mpi4py + NumPy sample sort (local sort, regular sampling, ``Alltoallv``,
-  local re-sort; no rebalancing) at the same np;
-* ``reduce(..., deterministic=True)`` vs the plain ``reduce``.
+* **local kernels** (np 1 only; ``--n-local``, default 10^8 float64):
+  ``dtl.transform(src, dst, np.negative)`` (dtl hands the ufunc the local
+  views) vs ``numpy.negative(x, out=y)``; ``dtl.transform`` of a vectorised
+  ``x + 1`` vs ``numpy.add(x, 1.0, out=y)``; ``dtl.reduce(v, SUM)`` (and
+  ``deterministic=True``) vs ``numpy.sum``; ``dtl.inclusive_scan(v)`` in
+  place vs ``numpy.cumsum(y, out=y)``; and, measured in the same run as the
+  memory ceiling, a STREAM triad ``a = b + s*c`` with NumPy in place
+  (``multiply(c, s, out=a); add(a, b, out=a)``), its GB/s counting 24 bytes
+  per element as STREAM does;
+* **distributed sort** of ``--n-sort`` (default 10^6, 10^7, 10^8) uniform
+  float64: ``dtl.sort(v)`` vs ``numpy.sort`` of all values in one process
+  (rank 0) and vs a straightforward mpi4py + NumPy sample sort (local sort,
+  regular sampling, ``Alltoallv``, local re-sort; no rebalancing), the three
+  taking turns; plus ``dtl.median`` vs ``numpy.median`` on one process.
 
-Every figure is the median of ``REPEATS`` timed runs after one warm-up; a
-run's time is the maximum over the ranks (``MPI_Wtime``, after a barrier).
-Each comparison is a ratio of figures from this same run. Results go to
-stdout (a markdown table) and to ``--json PATH``.
+Results are checked (transform/scan/reduce against NumPy; sorts against the
+one-process sort); a wrong one exits 1 on every rank.
 
     mpirun -np 2 python bench/bench_algorithms.py --json bench/results/algorithms_np2.json
 """
@@ -23,41 +25,14 @@ stdout (a markdown table) and to ``--json PATH``.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import statistics
 import sys
-from typing import Any, Callable, Dict, List
+from typing import Any, List
 
 import numpy as np
+from harness import Bench
 from mpi4py import MPI
 
 import dtl
-
-REPEATS = 5
-
-
-def timed(comm: MPI.Comm, fn: Callable[[], Any], setup: Callable[[], Any] = lambda: None) -> float:
-    """Median over REPEATS (after one warm-up) of the slowest rank's time."""
-    return timed_together(comm, [(fn, setup)], REPEATS)[0]
-
-
-def timed_together(comm: MPI.Comm, cases: list[tuple[Callable[[], Any], Callable[[], Any]]],
-                   repeats: int) -> list[float]:
-    """Medians over ``repeats`` (after one warm-up round) of the slowest
-    rank's time for several ``(fn, setup)`` cases, run in turn in every
-    repetition; in the order given."""
-    times: list[list[float]] = [[] for _ in cases]
-    for k in range(repeats + 1):
-        for (fn, setup), out in zip(cases, times):
-            setup()
-            comm.Barrier()
-            t0 = MPI.Wtime()
-            fn()
-            dt = comm.allreduce(MPI.Wtime() - t0, op=MPI.MAX)
-            if k:
-                out.append(dt)
-    return [statistics.median(t) for t in times]
 
 
 def mpi4py_sample_sort(comm: MPI.Comm, local: np.ndarray) -> np.ndarray:
@@ -71,7 +46,7 @@ def mpi4py_sample_sort(comm: MPI.Comm, local: np.ndarray) -> np.ndarray:
     allsamples = np.empty((p - 1) * p, dtype=local.dtype)
     comm.Allgather(samples, allsamples)
     allsamples.sort()
-    splitters = allsamples[(p - 1) * np.arange(1, p) + (p - 1) // 2 - (p - 1) // 2]
+    splitters = allsamples[(p - 1) * np.arange(1, p)]
     cuts = np.searchsorted(local, splitters)
     sendcounts = np.diff(np.concatenate(([0], cuts, [len(local)]))).astype(np.int64)
     recvcounts = np.empty(p, dtype=np.int64)
@@ -82,90 +57,138 @@ def mpi4py_sample_sort(comm: MPI.Comm, local: np.ndarray) -> np.ndarray:
     return out
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--json", help="write the figures here (rank 0)")
-    ap.add_argument("--n-local", type=float, default=1e8, help="elements for the np-1 local kernels")
-    ap.add_argument("--n-sort", type=float, default=1e7, help="elements for the sort")
-    args = ap.parse_args()
-    comm = MPI.COMM_WORLD
-    rank, size = comm.Get_rank(), comm.Get_size()
-    rows: List[Dict[str, Any]] = []
+def add_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--n-local", type=float, default=1e8, help="elements of the np-1 local kernels (0: skip)")
+    ap.add_argument("--n-sort", type=float, nargs="*", default=[1e6, 1e7, 1e8], help="sizes of the sort")
 
-    def row(group: str, what: str, dtl_s: float, base: str, base_s: float, note: str = "") -> None:
-        rows.append(dict(group=group, what=what, np=size, dtl_s=dtl_s, baseline=base, baseline_s=base_s,
-                         speedup=base_s / dtl_s, note=note))
 
-    with dtl.Context() as ctx:
-        # ------------------------------------------------ local kernels (np 1)
-        if size == 1:
-            n = int(args.n_local)
-            v = dtl.DistributedVector(ctx, size=n, dtype=np.float64)
-            x = v.local_view()
-            x[:] = np.random.default_rng(0).random(n)
-            t_np = timed(comm, lambda: np.sum(x))
-            t_dtl = timed(comm, lambda: dtl.reduce(v, dtl.SUM))
-            gbs = n * 8 / t_dtl / 1e9
-            row("local kernels", f"reduce SUM, {n:.0e} f64", t_dtl, "numpy.sum", t_np, f"{gbs:.1f} GB/s read")
-            t_det = timed(comm, lambda: dtl.reduce(v, dtl.SUM, deterministic=True))
-            row("local kernels", f"reduce SUM deterministic, {n:.0e} f64", t_det, "dtl reduce", t_dtl)
-            w = dtl.DistributedVector(ctx, size=n, dtype=np.float64)
-            y = w.local_view()
-            t_np = timed(comm, lambda: np.add(x, 1.0, out=y))
-            t_dtl = timed(comm, lambda: dtl.transform(v, w, lambda a: np.add(a, 1.0, out=y)))
-            t_uf = timed(comm, lambda: dtl.transform(v, w, np.negative))
-            t_npneg = timed(comm, lambda: np.negative(x, out=y))
-            row("local kernels", f"transform x+1, {n:.0e} f64", t_dtl, "numpy.add(out=)", t_np)
-            row("local kernels", f"transform ufunc, {n:.0e} f64", t_uf, "numpy.negative(out=)", t_npneg)
-            del v, w, x, y
-        # ------------------------------------------------ distributed sort
-        n = int(args.n_sort)
-        rng = np.random.default_rng(42)
-        full = rng.random(n) if rank == 0 else None
-        v = dtl.DistributedVector.scatter_from(ctx, full, root=0)
-        mine = v.local_view().copy()
-        scratch = np.empty_like(full) if rank == 0 else None
+def local_kernels(b: Bench, ctx: dtl.Context, n: int) -> None:
+    reps = 5
+    g = "local kernels"
+    v = dtl.DistributedVector(ctx, size=n, dtype=np.float64)
+    w = dtl.DistributedVector(ctx, size=n, dtype=np.float64)
+    x, y = v.local_view(), w.local_view()
+    x[:] = np.random.default_rng(0).random(n)
+    nb = 16 * n  # read + write
 
-        def copy_full() -> None:
-            if scratch is not None:
-                scratch[:] = full
+    # transform: ufunc and vectorised callable
+    dtl.transform(v, w, np.negative)
+    b.check(np.array_equal(y, -x), "transform np.negative")
+    b.measure(g, "transform np.negative", {"dtl": lambda: dtl.transform(v, w, np.negative),
+                                           "numpy": lambda: np.negative(x, out=y)}, reps, n, nb,
+              targets={"numpy": 0.9}, batch=1)
+    dtl.transform(v, w, lambda a: a + 1.0)
+    b.check(np.array_equal(y, x + 1.0), "transform x + 1")
+    b.measure(g, "transform x + 1", {"dtl": lambda: dtl.transform(v, w, lambda a: a + 1.0),
+                                     "numpy": lambda: np.add(x, 1.0, out=y)}, reps, n, nb,
+              targets={"numpy": 0.9}, batch=1,
+              notes={"dtl": "the callable allocates x + 1, then dtl copies it into dst"})
 
-        def sort_full() -> None:
-            if scratch is not None:
-                scratch.sort()
+    # reduce
+    s = dtl.reduce(v, dtl.SUM)
+    b.check(abs(float(s) - float(np.sum(x))) <= 1e-9 * abs(float(np.sum(x))), "reduce SUM")
+    b.measure(g, "reduce SUM", {"dtl": lambda: dtl.reduce(v, dtl.SUM),
+                                "dtl deterministic": lambda: dtl.reduce(v, dtl.SUM, deterministic=True),
+                                "numpy": lambda: np.sum(x)}, reps, n, 8 * n, targets={"numpy": 0.9}, batch=1)
 
-        # The three sorts take turns, so that they see the same machine
-        # (this VM's speed drifts by 20 % over a minute).
-        t_dtl, t_sample, t_one = timed_together(comm, [
-            (lambda: dtl.sort(v), lambda: v.local_view().__setitem__(slice(None), mine)),
-            (lambda: mpi4py_sample_sort(comm, mine), lambda: None),
-            (sort_full, copy_full),
-        ], repeats=2 * REPEATS + 1)
-        assert dtl.is_sorted(v)
-        row("distributed sort", f"sort {n:.0e} f64", t_dtl, "numpy.sort, one process", t_one)
-        row("distributed sort", f"sort {n:.0e} f64", t_dtl, "mpi4py + NumPy sample sort", t_sample)
-        t_med = timed(comm, lambda: dtl.median(v))
-        row("distributed sort", f"median {n:.0e} f64 (selection)", t_med, "numpy.median, one process",
-            comm.bcast(statistics.median([_time(lambda: np.median(full)) for _ in range(3)]) if rank == 0 else 0.0,
-                       root=0))
+    # inclusive scan, in place on a fresh copy each time
+    ref = np.cumsum(x)
 
+    def reset_v() -> None:
+        x[:] = ref_src
+
+    ref_src = x.copy()
+    dtl.inclusive_scan(v)
+    b.check(bool(np.allclose(x, ref, rtol=1e-12)), "inclusive_scan")
+    del ref
+    b.measure(g, "inclusive_scan SUM", {"dtl": (lambda: dtl.inclusive_scan(v), reset_v),
+                                        "numpy": (lambda: np.cumsum(y, out=y), lambda: np.copyto(y, ref_src))},
+              reps, n, nb, targets={"numpy": 0.9}, batch=1)
+
+    # STREAM triad: the memory ceiling of this run
+    a = np.empty(n)
+    c = np.full(n, 2.0)
+    x[:] = 1.0
+
+    def triad() -> None:
+        np.multiply(c, 3.0, out=a)
+        np.add(a, x, out=a)
+
+    triad()
+    b.check(bool(np.all(a == 7.0)), "triad")
+    t = b.time({"numpy triad": triad}, reps, batch=1)["numpy triad"]
+    b.row(g, "STREAM triad a = b + s*c", "numpy", t, reps, n, 24 * n,
+          note=f"{24 * n / t / 1e9:.1f} GB/s counting 24 B/element as STREAM does (NumPy makes two passes)")
+
+
+def sort_group(b: Bench, ctx: dtl.Context, n: int) -> None:
+    comm, rank = b.comm, b.rank
+    reps = 3 if n >= 10**8 else 7
+    rng = np.random.default_rng(42)
+    full = rng.random(n) if rank == 0 else None
+    v = dtl.DistributedVector.scatter_from(ctx, full, root=0)
+    mine = v.local_view().copy()
+    scratch = np.empty_like(full) if rank == 0 else None
+
+    def copy_full() -> None:
+        if scratch is not None:
+            np.copyto(scratch, full)
+
+    def sort_full() -> None:
+        if scratch is not None:
+            scratch.sort()
+
+    def reset() -> None:
+        v.local_view()[:] = mine
+
+    out: List[Any] = [None]
+
+    def sample() -> None:
+        out[0] = mpi4py_sample_sort(comm, mine)
+
+    b.measure("sort", "sort", {"dtl": (lambda: dtl.sort(v), reset), "mpi4py + NumPy sample sort": sample,
+                               "numpy.sort, one process": (sort_full, copy_full)}, reps, n, 8 * n,
+              targets={"numpy.sort, one process": 1.0 if b.size > 1 else None,
+                       "mpi4py + NumPy sample sort": 2.0 if b.size > 1 else None}, batch=1)
+    # Both distributed results against the one-process sort.
+    got = v.gather(root=0)
+    parts = comm.gather(out[0], root=0)
+    ok = True
     if rank == 0:
-        print(f"\n### dtl algorithms at np {size} ({platform.node()}, {MPI.Get_library_version().splitlines()[0]})\n")
-        print("| group | operation | dtl (s) | baseline | baseline (s) | baseline / dtl |")
-        print("| --- | --- | ---: | --- | ---: | ---: |")
-        for r in rows:
-            print(f"| {r['group']} | {r['what']} | {r['dtl_s']:.4f} | {r['baseline']} | {r['baseline_s']:.4f} | "
-                  f"{r['speedup']:.2f}x {r['note']} |")
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(dict(np=size, node=platform.node(), rows=rows), f, indent=1)
-    return 0
+        assert scratch is not None and got is not None and parts is not None
+        ok = bool(np.array_equal(got, scratch) and np.array_equal(np.concatenate(parts), scratch))
+    b.check(ok, f"sort {n}")
+    if n <= 10**7:
+        med = dtl.median(v)
+        ok = True
+        if rank == 0:
+            ok = float(med) == float(np.median(full))
+        b.check(ok, "median")
+        t = b.time({"dtl": lambda: dtl.median(v)}, reps, batch=1)["dtl"]
+        b.row("sort", "median", "dtl", t, reps, n, 8 * n)
+        tn = 0.0
+        if rank == 0:
+            tn = b.time({"numpy": lambda: np.median(full)}, 3, batch=1, collective=False)["numpy"]
+        tn = comm.bcast(tn, root=0)
+        b.row("sort", "median", "numpy.median, one process", tn, 3, n, 8 * n)
+        b.ratio("sort", "median", "numpy.median, one process", "dtl", {"dtl": t, "numpy.median, one process": tn},
+                n, 8 * n)
 
 
-def _time(fn: Callable[[], Any]) -> float:
-    t0 = MPI.Wtime()
-    fn()
-    return MPI.Wtime() - t0
+def main() -> int:
+    b = Bench("algorithms", __doc__, add_args)
+    n_local = int(b.args.n_local)
+    sorts = [int(x) for x in b.args.n_sort]
+    if b.quick:
+        n_local, sorts = (10**5 if n_local else 0), [10**4]
+    with dtl.Context() as ctx:
+        if b.size == 1 and n_local:
+            local_kernels(b, ctx, n_local)
+        for n in sorts:
+            sort_group(b, ctx, n)
+            if b.rank == 0:
+                print(f"algorithms: sort {n:.0e} done", flush=True)
+    return b.finish()
 
 
 if __name__ == "__main__":

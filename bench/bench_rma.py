@@ -4,67 +4,55 @@ both windows allocated the same way (``MPI_Win_allocate_shared`` on one
 node, which is what ``dtl.Window(ctx, size=...)`` uses there), inside one
 ``lock_all`` epoch.
 
-* put and get latency of 8 bytes: ``dtl.rma_put`` / ``dtl.rma_get`` (each
-  completes with ``MPI_Win_flush_local``) vs mpi4py ``Put``/``Get`` +
-  ``Flush_local``;
-* put bandwidth of 4 MiB;
-* ``fetch_and_add`` rate on one int64: ``dtl.rma_fetch_and_add`` vs
-  ``Fetch_and_op`` + ``Flush_local``.
+* latency of 8 bytes: ``dtl.rma_put`` / ``rma_get`` / ``rma_accumulate``
+  (each completes before it returns: ``MPI_Win_flush_local``) vs mpi4py
+  ``Put`` / ``Get`` / ``Accumulate`` + ``Flush_local``; ``rma_fetch_and_add``
+  on one int64 vs ``Fetch_and_op`` + ``Flush_local``;
+* bandwidth of 4 MiB: put, get (dtl returns a new array; mpi4py fills a
+  preallocated one), accumulate (SUM of float64).
 
-Each figure is the median over ``REPEATS`` batches of the per-operation
-time; ratio = mpi4py time / dtl time (the issue's bound: dtl's overhead at
-most 1.3x mpi4py's, i.e. ratio >= 0.77).
+Only rank 0 times (one-sided: the target does nothing); each figure is the
+median over the repetitions of a batch's time per operation, dtl and mpi4py
+taking turns. Ratio = mpi4py time / dtl time (the issue's bound, dtl at most
+1.3x mpi4py's time, is ratio >= 0.77). The results of each library's calls
+are checked once afterwards; a wrong one exits 1 on every rank.
 
     mpirun -np 2 python bench/bench_rma.py --json bench/results/rma_np2.json
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import statistics
 import sys
-from typing import Any, Callable
+from typing import Any, Dict, List
 
 import numpy as np
+from harness import Bench
 from mpi4py import MPI
 
 import dtl
 
-REPEATS = 7
-
-
-def per_op(fn: Callable[[], Any], n: int) -> float:
-    times = []
-    for k in range(REPEATS + 1):
-        t0 = MPI.Wtime()
-        for _ in range(n):
-            fn()
-        if k:
-            times.append((MPI.Wtime() - t0) / n)
-    return statistics.median(times)
+TARGET = 1 / 1.3
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--json", help="write the figures here")
-    ap.add_argument("--ops", type=int, default=2000, help="operations per batch (latency)")
-    args = ap.parse_args()
-    comm = MPI.COMM_WORLD
-    if comm.size < 2:
-        print("bench_rma needs 2 ranks")
-        return 0
-    rank = comm.rank
-    big = 4 << 20
-    rows: list[dict[str, Any]] = []
+    b = Bench("rma", __doc__)
+    comm, rank = b.comm, b.rank
+    if b.size < 2:
+        if rank == 0:
+            print("bench_rma needs 2 ranks; nothing measured")
+        return b.finish()
+    big = (64 << 10) if b.quick else (4 << 20)
+    ctr = big  # byte offset of the int64 counter, after the bulk area
+    wsize = big + 64
+    reps = 7
     with dtl.Context() as ctx:
-        win = dtl.Window(ctx, size=big)
-        mwin = MPI.Win.Allocate_shared(big, 1, comm=comm)
+        win = dtl.Window(ctx, size=wsize)
+        mwin = MPI.Win.Allocate_shared(wsize, 1, comm=comm)
         small = np.ones(1, dtype=np.float64)
         blob = np.ones(big // 8, dtype=np.float64)
         one = np.ones(1, dtype=np.int64)
         out = np.zeros(1, dtype=np.float64)
+        bigout = np.zeros(big // 8, dtype=np.float64)
         old = np.zeros(1, dtype=np.int64)
         win.lock_all()
         mwin.Lock_all()
@@ -78,48 +66,70 @@ def main() -> int:
                 mwin.Get(out, 1, 0)
                 mwin.Flush_local(1)
 
-            def m_big() -> None:
-                mwin.Put(blob, 1, 0)
+            def m_acc() -> None:
+                mwin.Accumulate(small, 1, 0, MPI.SUM)
                 mwin.Flush_local(1)
 
             def m_fao() -> None:
-                mwin.Fetch_and_op(one, old, 1, 8)
+                mwin.Fetch_and_op(one, old, 1, ctr)
                 mwin.Flush_local(1)
 
-            cases = [
-                ("put 8 B latency", lambda: dtl.rma_put(win, 1, 0, small), m_put, args.ops, None),
-                ("get 8 B latency", lambda: dtl.rma_get(win, 1, 0, 8, np.float64), m_get, args.ops, None),
-                ("put 4 MiB", lambda: dtl.rma_put(win, 1, 0, blob), m_big, 20, big),
-                ("fetch_and_add int64", lambda: dtl.rma_fetch_and_add(win, 1, 8, 1, dtype=np.int64), m_fao,
-                 args.ops, None),
+            def m_bput() -> None:
+                mwin.Put(blob, 1, 0)
+                mwin.Flush_local(1)
+
+            def m_bget() -> None:
+                mwin.Get(bigout, 1, 0)
+                mwin.Flush_local(1)
+
+            def m_bacc() -> None:
+                mwin.Accumulate(blob, 1, 0, MPI.SUM)
+                mwin.Flush_local(1)
+
+            cases: List[tuple[str, int, Dict[str, Any]]] = [
+                ("put 8 B", 8, {"dtl": lambda: dtl.rma_put(win, 1, 0, small), "mpi4py MPI.Win": m_put}),
+                ("get 8 B", 8, {"dtl": lambda: dtl.rma_get(win, 1, 0, 8, np.float64), "mpi4py MPI.Win": m_get}),
+                ("accumulate 8 B", 8, {"dtl": lambda: dtl.rma_accumulate(win, 1, 0, small, "sum"),
+                                       "mpi4py MPI.Win": m_acc}),
+                ("fetch_and_add int64", 8, {"dtl": lambda: dtl.rma_fetch_and_add(win, 1, ctr, 1, dtype=np.int64),
+                                            "mpi4py MPI.Win": m_fao}),
+                ("put 4 MiB", big, {"dtl": lambda: dtl.rma_put(win, 1, 0, blob), "mpi4py MPI.Win": m_bput}),
+                ("get 4 MiB", big, {"dtl": lambda: dtl.rma_get(win, 1, 0, big, np.float64),
+                                    "mpi4py MPI.Win": m_bget}),
+                ("accumulate 4 MiB", big, {"dtl": lambda: dtl.rma_accumulate(win, 1, 0, blob, "sum"),
+                                           "mpi4py MPI.Win": m_bacc}),
             ]
-            for what, fd, fm, n, nbytes in cases:
-                # Alternate, so that both see the same machine.
-                td, tm = [], []
-                for _ in range(3):
-                    td.append(per_op(fd, n))
-                    tm.append(per_op(fm, n))
-                t_d, t_m = min(td), min(tm)
-                note = f"{nbytes / t_d / 1e9:.1f} GB/s vs {nbytes / t_m / 1e9:.1f} GB/s" if nbytes else \
-                    f"{t_d * 1e6:.2f} us vs {t_m * 1e6:.2f} us"
-                rows.append(dict(what=what, np=comm.size, dtl_s=t_d, baseline="mpi4py MPI.Win", baseline_s=t_m,
-                                 ratio=t_m / t_d, note=note))
+            for case, nbytes, impls in cases:
+                if b.quick:
+                    case = case.replace("4 MiB", "64 KiB")
+                b.measure("rma", case, impls, reps, nbytes // 8, nbytes, collective=False,
+                          targets={"mpi4py MPI.Win": TARGET})
+        comm.Barrier()
+        # ---------------------------------------------- checks (rank 0 on rank 1's memory)
+        ok = True
+        if rank == 0:
+            dtl.rma_put(win, 1, 0, np.array([5.0]))
+            dtl.rma_accumulate(win, 1, 0, np.array([2.0]), "sum")
+            ok &= float(dtl.rma_get(win, 1, 0, 8, np.float64)[0]) == 7.0
+            dtl.rma_put(win, 1, ctr, np.array([10], dtype=np.int64))
+            ok &= int(dtl.rma_fetch_and_add(win, 1, ctr, 3, dtype=np.int64)) == 10
+            ok &= int(dtl.rma_get(win, 1, ctr, 8, np.int64)[0]) == 13
+            mwin.Put(np.array([5.0]), 1, 0)
+            mwin.Accumulate(np.array([2.0]), 1, 0, MPI.SUM)
+            mwin.Get(out, 1, 0)
+            mwin.Flush(1)
+            ok &= float(out[0]) == 7.0
+            mwin.Put(np.array([10], dtype=np.int64), 1, ctr)
+            mwin.Fetch_and_op(np.array([3], dtype=np.int64), old, 1, ctr)
+            mwin.Flush(1)
+            ok &= int(old[0]) == 10
         comm.Barrier()
         mwin.Unlock_all()
         win.unlock_all()
+        b.check(ok, "RMA results")
         mwin.Free()
         win.free()
-    if rank == 0:
-        print(f"\n### dtl RMA at np {comm.size} ({platform.node()}, {MPI.Get_library_version().splitlines()[0]})\n")
-        print("| operation | dtl (s/op) | baseline | baseline (s/op) | baseline / dtl | |")
-        print("| --- | ---: | --- | ---: | ---: | --- |")
-        for r in rows:
-            print(f"| {r['what']} | {r['dtl_s']:.3g} | {r['baseline']} | {r['baseline_s']:.3g} | {r['ratio']:.2f}x "
-                  f"| {r['note']} |")
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(dict(np=comm.size, node=platform.node(), rows=rows), f, indent=1)
-    return 0
+    return b.finish()
 
 
 if __name__ == "__main__":
