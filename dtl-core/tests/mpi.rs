@@ -562,7 +562,7 @@ fn t_allreduce<T: Ty>(ctx: &Context) {
     }
     // Every path: the fused agreement (data inside the agreement record, up
     // to FUSED_PAYLOAD bytes), MPI_Allreduce, and the shared-memory path
-    // (from 64 KiB, in chunks of 256 KiB: lengths that end mid-chunk),
+    // (from 16 KiB, in chunks of 256 KiB: lengths that end mid-chunk),
     // with checks and the shared-memory path on and off. The result must
     // also be bitwise the same on every rank.
     let slot = dtl_core::collective::shm::SLOT / std::mem::size_of::<T>();

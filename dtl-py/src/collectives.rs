@@ -3,7 +3,7 @@
 //! functions dispatch on the dtype and release the GIL during MPI.
 
 use dtl_core::{dispatch_dtype, ReduceOp};
-use numpy::{PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use crate::context::PyContext;
@@ -87,15 +87,19 @@ fn allreduce_typed<'py, T: dtl_core::Element + numpy::Element>(
 }
 
 /// The common cases of `dtl.allreduce` in one native call: a Python
-/// `float` or `int` (int64), or a 1-D C-contiguous array of a supported
-/// dtype without `out`. Returns `NotImplemented` for anything else (the
-/// Python layer then takes the general path). `op` is a name or a code.
+/// `float` or `int` (int64) without `out`, or a 1-D C-contiguous array of
+/// a supported dtype, with `out` absent or a 1-D C-contiguous writeable
+/// array of the same dtype and length that does not overlap it. Returns
+/// `NotImplemented` for anything else (the Python layer then takes the
+/// general path, which also reports errors). `op` is a name or a code.
 #[pyfunction]
+#[pyo3(signature = (ctx, data, op, out=None))]
 pub fn _allreduce_fast<'py>(
     py: Python<'py>,
     ctx: &Bound<'py, PyAny>,
     data: &Bound<'py, PyAny>,
     op: &Bound<'py, PyAny>,
+    out: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     use pyo3::types::{PyFloat, PyInt, PyString};
     let not_impl = || Ok(py.NotImplemented().into_bound(py));
@@ -114,13 +118,21 @@ pub fn _allreduce_fast<'py>(
         return not_impl();
     };
     let c = &ctx.borrow().ctx;
-    if let Ok(f) = data.cast::<PyFloat>() {
+    let out = match out {
+        None => None,
+        Some(o) if o.is_none() => None,
+        Some(o) => {
+            let Ok(o) = o.cast::<PyUntypedArray>() else { return not_impl() };
+            Some(o)
+        }
+    };
+    if let (Ok(f), None) = (data.cast::<PyFloat>(), out) {
         let x = f.value();
         let mut r = [0f64];
         py.detach(|| c.allreduce_into(&[x], &mut r, op)).py()?;
         return Ok(PyFloat::new(py, r[0]).into_any());
     }
-    if data.is_instance_of::<PyInt>() && !data.is_instance_of::<pyo3::types::PyBool>() {
+    if out.is_none() && data.is_instance_of::<PyInt>() && !data.is_instance_of::<pyo3::types::PyBool>() {
         let Ok(x) = data.extract::<i64>() else { return not_impl() };
         let mut r = [0i64];
         py.detach(|| c.allreduce_into(&[x], &mut r, op)).py()?;
@@ -131,7 +143,25 @@ pub fn _allreduce_fast<'py>(
         return not_impl();
     }
     let Some(d) = dtype::from_descr(py, &arr.dtype()) else { return not_impl() };
-    dispatch_dtype!(d, T => allreduce_typed::<T>(py, c, arr, op, None, None, None))
+    if let Some(o) = out {
+        let span = |a: &Bound<'py, PyUntypedArray>| {
+            // SAFETY: reading the data pointer of a live array object.
+            let p = unsafe { (*a.as_array_ptr()).fields.data } as usize;
+            p..p + a.len() * a.dtype().itemsize()
+        };
+        let (a, b) = (span(arr), span(o));
+        let overlap = a.start < b.end && b.start < a.end;
+        if o.ndim() != 1
+            || !o.is_c_contiguous()
+            || o.len() != arr.len()
+            || !o.dtype().is_equiv_to(&arr.dtype())
+            || overlap
+            || !o.getattr("flags")?.getattr("writeable")?.is_truthy()?
+        {
+            return not_impl();
+        }
+    }
+    dispatch_dtype!(d, T => allreduce_typed::<T>(py, c, arr, op, None, out, None))
 }
 
 /// `MPI_Reduce` onto `root`; `None` on other ranks.

@@ -387,7 +387,7 @@ impl PyContext {
 
     /// Whether large ``allreduce`` and ``broadcast`` calls may take dtl's
     /// shared-memory path (on by default; used only when every rank is on
-    /// one node, from 64 KiB): one ``MPI_Win_allocate_shared`` window per
+    /// one node, from 16 KiB): one ``MPI_Win_allocate_shared`` window per
     /// communicator, made on first use. Off, they always call
     /// ``MPI_Allreduce`` / ``MPI_Bcast``. Settable; set it alike on every
     /// rank (a difference hangs the next large collective).

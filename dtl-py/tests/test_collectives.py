@@ -216,7 +216,7 @@ def test_reduce_scatter_length_must_divide(ctx):
 
 # Sizes on both sides of every path of allreduce/broadcast: the fused
 # agreement (data <= 64 bytes inside it), MPI_Allreduce / MPI_Bcast, and
-# the shared-memory path (>= 64 KiB on one node, in 256 KiB chunks).
+# the shared-memory path (>= 16 KiB on one node, in 256 KiB chunks).
 PATH_SIZES = [1, 8, 9, 1000, 70_000, 2 * 32768 + 5]
 
 

@@ -42,7 +42,9 @@ use crate::rma::raw::{on_one_node, RawWin};
 
 use super::ReduceOp;
 
-/// Bytes of one slot (one chunk of one rank); each rank holds two.
+/// Default bytes of one slot (one chunk of one rank); each rank holds two.
+/// `DTL_SHM_SLOT=<bytes>` overrides it (rounded up to 4 KiB; the largest
+/// value over the ranks wins).
 pub const SLOT: usize = 256 * 1024;
 
 /// The most ranks for which the shared-memory path is used: every rank
@@ -54,7 +56,7 @@ pub const MAX_RANKS: usize = 8;
 /// (below it `MPI_Allreduce`/`MPI_Bcast` are as fast or faster).
 /// `DTL_SHM_THRESHOLD=<bytes>` overrides it (the largest value over the
 /// ranks wins).
-pub const DEFAULT_THRESHOLD: usize = 64 * 1024;
+pub const DEFAULT_THRESHOLD: usize = 16 * 1024;
 
 /// The window and the addresses of every rank's slots.
 pub(crate) struct Arena {
@@ -64,6 +66,7 @@ pub(crate) struct Arena {
     /// every rank because every rank runs the same chunks.
     parity: usize,
     threshold: usize,
+    slot: usize,
 }
 
 // SAFETY: the pointers address MPI-allocated shared memory that lives as
@@ -109,8 +112,8 @@ fn env_flag() -> bool {
     }
 }
 
-fn env_threshold() -> usize {
-    std::env::var("DTL_SHM_THRESHOLD").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_THRESHOLD)
+fn env_bytes(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
 }
 
 /// Decides, collectively, whether the path applies, and makes the window.
@@ -118,40 +121,36 @@ fn env_threshold() -> usize {
 /// environments agree), `on_one_node`'s two, and the window creation.
 fn init(comm: &SimpleCommunicator) -> Result<State> {
     let size = comm.size() as usize;
-    let thr = env_threshold().min(i64::MAX as usize) as i64;
-    // [min of enabled, min of -threshold (= -max threshold), unused]
-    let send = [i64::from(env_flag()), -thr, 0];
+    let thr = env_bytes("DTL_SHM_THRESHOLD", DEFAULT_THRESHOLD).min(1 << 40) as i64;
+    let slot = env_bytes("DTL_SHM_SLOT", SLOT).clamp(4096, 1 << 30).next_multiple_of(4096) as i64;
+    // [min of enabled, min of -threshold (= -max), min of -slot (= -max)]
+    let send = [i64::from(env_flag()), -thr, -slot];
     let mut recv = [0i64; 3];
     comm.all_reduce_into(&send[..], &mut recv[..], mpi::collective::SystemOperation::min());
     if recv[0] == 0 || !(2..=MAX_RANKS).contains(&size) || !on_one_node(comm) {
         return Ok(State::Off);
     }
     let threshold = (-recv[1]) as usize;
-    let (win, _) = match RawWin::allocate(comm, 2 * SLOT) {
+    let slot = (-recv[2]) as usize;
+    // Open MPI's segments start 8-byte aligned (after a small header):
+    // each rank rounds its base up to a cache line, within 64 spare bytes.
+    let (win, _) = match RawWin::allocate(comm, 2 * slot + 64) {
         Ok(w) => w,
         Err(_) => return Ok(State::Off),
     };
     win.lock_all()?;
     let mut bases = Vec::with_capacity(size);
     for r in 0..size {
-        bases.push(win.shared_query(r)?);
+        let b = win.shared_query(r)?;
+        bases.push(b.wrapping_add(b.align_offset(64)));
     }
-    // Every slot must be aligned for any element type (16 bytes suffice).
-    let aligned = bases.iter().all(|&b| (b as usize) % 16 == 0);
-    let mut all = 0i32;
-    comm.all_reduce_into(&i32::from(aligned), &mut all, mpi::collective::SystemOperation::min());
-    if all == 0 {
-        win.unlock_all()?;
-        win.free()?;
-        return Ok(State::Off);
-    }
-    Ok(State::On(Arena { win, bases, parity: 0, threshold }))
+    Ok(State::On(Arena { win, bases, parity: 0, threshold, slot }))
 }
 
 impl Arena {
     fn slot<T>(&self, rank: usize, which: usize) -> *mut T {
-        // SAFETY (of the arithmetic): each segment is 2 * SLOT bytes.
-        self.bases[rank].wrapping_add(which * SLOT).cast()
+        // SAFETY (of the arithmetic): each segment is 2 * slot bytes.
+        self.bases[rank].wrapping_add(which * self.slot).cast()
     }
 
     /// The next chunk's buffer index.
@@ -178,13 +177,13 @@ impl Arena {
     ) -> Result<()> {
         let rank = comm.rank() as usize;
         let size = comm.size() as usize;
-        let per = SLOT / std::mem::size_of::<T>();
+        let per = self.slot / std::mem::size_of::<T>();
         let mut start = 0;
         while start < send.len() {
             let len = per.min(send.len() - start);
             let b = self.next();
             let mine = &send[start..start + len];
-            // SAFETY: this rank's slot holds SLOT bytes >= len elements; no
+            // SAFETY: this rank's slot holds `slot` bytes >= len elements; no
             // other rank reads it until the barrier below, and nobody reads
             // buffer `b` of the previous-but-one chunk any more (see the
             // module docs).
@@ -212,7 +211,7 @@ impl Arena {
 
     fn broadcast<T: Element>(&mut self, comm: &SimpleCommunicator, buf: &mut [T], root: usize) -> Result<()> {
         let rank = comm.rank() as usize;
-        let per = SLOT / std::mem::size_of::<T>();
+        let per = self.slot / std::mem::size_of::<T>();
         let mut start = 0;
         while start < buf.len() {
             let len = per.min(buf.len() - start);

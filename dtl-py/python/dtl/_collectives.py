@@ -143,15 +143,14 @@ def allreduce(ctx: Context, data: ArrayLike, op: Any = SUM, out: Optional[np.nda
 
     Underneath (the same choice on every rank): up to 64 bytes, one
     ``MPI_Allgather`` that carries the agreement step and the data
-    together; from 64 KiB on ranks that share one node, dtl's
+    together; from 16 KiB on ranks that share one node, dtl's
     shared-memory path (``MPI_Win_allocate_shared``; see
     ``Context.shm_collectives``); otherwise ``MPI_Allreduce``. The GIL is
     released while MPI runs. Collective.
     """
-    if out is None:
-        fast = _dtl._allreduce_fast(ctx, data, op)
-        if fast is not NotImplemented:
-            return fast
+    fast = _dtl._allreduce_fast(ctx, data, op, out)
+    if fast is not NotImplemented:
+        return fast
     _check_ctx(ctx)
     if _gpu(data):
         return _device(ctx, data, "allreduce", op)
@@ -203,7 +202,7 @@ def broadcast(ctx: Context, data: Any, root: int = 0) -> Any:
     mpi4py's ``bcast`` returns the root's object); other ranks get a new
     array. One ``MPI_Bcast`` of a header (dtype, shape, and data up to 64
     bytes) after the agreement step on the root; larger data follows in a
-    second ``MPI_Bcast``, or through dtl's shared-memory path from 64 KiB
+    second ``MPI_Bcast``, or through dtl's shared-memory path from 16 KiB
     when the ranks share one node. Collective.
     """
     _check_ctx(ctx)
