@@ -151,10 +151,7 @@ pub mod bench {
 
         /// The time of the row with this group, case, implementation and `n`.
         pub fn time_of(&self, group: &str, case: &str, imp: &str, n: Option<usize>) -> Option<f64> {
-            self.rows
-                .iter()
-                .find(|r| r.group == group && r.case == case && r.imp == imp && r.n == n)
-                .map(|r| r.time_s)
+            self.rows.iter().find(|r| r.group == group && r.case == case && r.imp == imp && r.n == n).map(|r| r.time_s)
         }
 
         /// Adds the ratio `baseline time / dtl time` of two rows already
@@ -219,7 +216,11 @@ pub mod bench {
     pub fn machine() -> Value {
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
             .unwrap_or_default();
         // Cores of the machine (not of this rank's binding, which mpirun narrows).
         let cores = std::fs::read_to_string("/proc/cpuinfo")
@@ -237,10 +238,7 @@ pub mod bench {
 
     /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
     pub fn utc_now() -> String {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let (days, rem) = (secs / 86_400, secs % 86_400);
         // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
         let z = days as i64 + 719_468;

@@ -102,7 +102,10 @@ fn run(ctx: &Context, max_bytes: usize, json: Option<&str>) -> Result<(), String
     }
     if ctx.is_root() {
         println!("collectives_bench: np = {p}, f64, median of {REPEATS} batches after 1 warm-up (slowest rank)");
-        println!("{:<10} {:>10} {:>12} {:>12} {:>12} {:>9}", "op", "bytes", "dtl us", "no-check us", "raw us", "raw/dtl");
+        println!(
+            "{:<10} {:>10} {:>12} {:>12} {:>12} {:>9}",
+            "op", "bytes", "dtl us", "no-check us", "raw us", "raw/dtl"
+        );
     }
     for op in [Op::Allreduce, Op::Broadcast, Op::Allgather, Op::Alltoall] {
         for &n0 in &sizes {

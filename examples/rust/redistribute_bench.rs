@@ -107,9 +107,15 @@ fn run(ctx: &Context, n: usize, json: Option<&str>) -> Result<(), String> {
         };
         let to_cyclic = matches!(to, PartitionSpec::Cyclic);
         let (send_counts, recv_counts): (Vec<usize>, Vec<usize>) = if to_cyclic {
-            ((0..p).map(|d| in_range(block_range(me), d)).collect(), (0..p).map(|s| in_range(block_range(s), me)).collect())
+            (
+                (0..p).map(|d| in_range(block_range(me), d)).collect(),
+                (0..p).map(|s| in_range(block_range(s), me)).collect(),
+            )
         } else {
-            ((0..p).map(|d| in_range(block_range(d), me)).collect(), (0..p).map(|s| in_range(block_range(me), s)).collect())
+            (
+                (0..p).map(|d| in_range(block_range(d), me)).collect(),
+                (0..p).map(|s| in_range(block_range(me), s)).collect(),
+            )
         };
         let moved_here = send_counts.iter().enumerate().filter(|&(d, _)| d != me).map(|(_, c)| c).sum::<usize>();
         let moved = ctx.allreduce_scalar(moved_here as u64, ReduceOp::Sum).map_err(err)? as usize * 8;
