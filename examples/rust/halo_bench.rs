@@ -18,48 +18,48 @@
 //! each side; half that for both ranks at np 2 when not periodic). The halos dtl returns are checked against
 //! the rows they must hold; a mismatch exits with status 1.
 //!
-//! Not part of `make test`. Run it by hand:
+//! The implementations take turns inside every batch round (so they see
+//! the same machine). `--json PATH` also writes the figures in the schema of
+//! `bench/report.py` (see `dtl_examples::bench`).
+//!
+//! Not part of `make test` (`make bench-rust` runs it at np 2 and 4). Run it by hand:
 //!
 //! ```text
 //! cargo build --release -p dtl-examples --examples
 //! mpirun -np 2 target/release/examples/halo_bench              # 4096 x 4096
 //! mpirun -np 4 target/release/examples/halo_bench 1024 256      # ROWS COLS
+//! mpirun -np 2 target/release/examples/halo_bench --json bench/results/rust_halo_np2.json
 //! ```
 
-use std::process::exit;
-
 use dtl_core::{Context, DistributedTensor, Environment, HaloSpec, ReduceOp};
+use dtl_examples::bench::{self, Report, Row};
+use dtl_examples::run_example;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
 const BATCHES: usize = 7;
 const REPS: usize = 200;
+const GROUP: &str = "halo exchange (Rust)";
+const DTL: &str = "dtl (rust)";
+const DTL_NOCHECK: &str = "dtl (rust, checks off)";
+const RAW: &str = "raw MPI (rsmpi)";
 
 fn main() {
-    let args: Vec<usize> = match std::env::args().skip(1).map(|a| a.parse()).collect() {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("halo_bench: the arguments must be ROWS and COLS: {e}");
-            exit(2);
-        }
-    };
+    let parsed = bench::args().and_then(|(json, rest)| {
+        let nums: Vec<usize> = rest
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("the arguments must be ROWS and COLS: {e}"))?;
+        Ok((json, nums))
+    });
+    let (json, args) = parsed.unwrap_or_else(|e| {
+        eprintln!("halo_bench: {e}");
+        std::process::exit(2);
+    });
     let rows = args.first().copied().unwrap_or(4096);
     let cols = args.get(1).copied().unwrap_or(rows);
-    let env = Environment::new().unwrap_or_else(|e| {
-        eprintln!("halo_bench: cannot initialise MPI: {e}");
-        exit(1);
-    });
-    let ctx = env.make_world_context().unwrap_or_else(|e| {
-        eprintln!("halo_bench: cannot create the world context: {e}");
-        exit(1);
-    });
-    let verdict = run(&ctx, rows, cols);
-    drop(ctx);
-    drop(env); // MPI_Finalize
-    if let Err(msg) = verdict {
-        eprintln!("halo_bench: FAILED: {msg}");
-        exit(1);
-    }
+    run_example("halo_bench", |ctx| run(ctx, rows, cols, json.as_deref()));
 }
 
 /// Value of global element (i, j).
@@ -67,7 +67,7 @@ fn val(i: usize, j: usize, cols: usize) -> f64 {
     (i * cols + j) as f64
 }
 
-fn run(ctx: &Context, rows: usize, cols: usize) -> Result<(), String> {
+fn run(ctx: &Context, rows: usize, cols: usize, json: Option<&str>) -> Result<(), String> {
     let err = |e: dtl_core::Error| e.to_string();
     let (me, p) = (ctx.rank(), ctx.size());
     if rows < p {
@@ -87,6 +87,7 @@ fn run(ctx: &Context, rows: usize, cols: usize) -> Result<(), String> {
         println!("{:<30} {:>10} {:>10} {:>10} {:>9}", "case", "bytes in", "us/exch", "GB/s", "vs raw");
     }
     let world = SimpleCommunicator::world();
+    let mut report = Report::new("rust_halo", p);
     for periodic in [false, true] {
         let spec = if periodic { HaloSpec::symmetric(1).periodic() } else { HaloSpec::symmetric(1) };
         // Correctness of what dtl returns (rows off-1 and off+nloc).
@@ -108,12 +109,6 @@ fn run(ctx: &Context, rows: usize, cols: usize) -> Result<(), String> {
         let mine = ((h.lower.len() + h.upper.len()) * 8) as u64;
         let bytes_in = ctx.allreduce_scalar(mine, ReduceOp::Max).map_err(err)? as usize;
 
-        let dtl = time(ctx, || t.halo_exchange_spec(spec).map(|_| ()).map_err(err))?;
-        ctx.set_collective_checks(false);
-        let unchecked = time(ctx, || t.halo_exchange_spec(spec).map(|_| ()).map_err(err));
-        ctx.set_collective_checks(true);
-        let unchecked = unchecked?;
-
         // Raw rsmpi: the same rows, preallocated buffers, one message per neighbour.
         let below = if periodic { Some((me + p - 1) % p) } else { me.checked_sub(1) };
         let above = if periodic { Some((me + 1) % p) } else { (me + 1 < p).then_some(me + 1) };
@@ -121,7 +116,15 @@ fn run(ctx: &Context, rows: usize, cols: usize) -> Result<(), String> {
         let mut upper = vec![0.0f64; cols];
         let local = t.local();
         let (first, last) = (&local[..cols], &local[(nloc - 1) * cols..]);
-        let raw = time(ctx, || {
+        let tref = &t;
+        let mut dtl_f = || tref.halo_exchange_spec(spec).map(|_| ()).map_err(err);
+        let mut unchecked_f = || {
+            ctx.set_collective_checks(false);
+            let r = tref.halo_exchange_spec(spec).map(|_| ()).map_err(err);
+            ctx.set_collective_checks(true);
+            r
+        };
+        let mut raw_f = || {
             mpi::request::scope(|scope| {
                 let mut reqs = Vec::new();
                 if let Some(b) = below {
@@ -150,9 +153,25 @@ fn run(ctx: &Context, rows: usize, cols: usize) -> Result<(), String> {
                 });
             });
             Ok(())
-        })?;
+        };
+        let [dtl, unchecked, raw] = time_all(ctx, [&mut dtl_f, &mut unchecked_f, &mut raw_f])?;
+        let kind = if periodic { "periodic" } else { "not periodic" };
+        let case = format!("{rows}x{cols} width 1, {kind}");
+        for (imp, secs) in [(DTL, dtl), (DTL_NOCHECK, unchecked), (RAW, raw)] {
+            report.row(Row {
+                group: GROUP.into(),
+                case: case.clone(),
+                imp: imp.into(),
+                n: Some(rows * cols),
+                bytes: Some(bytes_in),
+                time_s: secs,
+                repeats: BATCHES,
+                note: format!("per exchange, batches of {REPS}; bytes = most any rank receives"),
+            });
+        }
+        report.ratio(GROUP, &case, Some(rows * cols), RAW, DTL, None);
+        report.ratio(GROUP, &case, Some(rows * cols), RAW, DTL_NOCHECK, None);
         if ctx.is_root() {
-            let kind = if periodic { "periodic" } else { "not periodic" };
             for (case, secs) in [(format!("dtl, {kind}"), dtl), (format!("dtl checks off, {kind}"), unchecked)] {
                 println!(
                     "{case:<30} {bytes_in:>10} {:>10.1} {:>10.2} {:>8.2}x",
@@ -169,24 +188,33 @@ fn run(ctx: &Context, rows: usize, cols: usize) -> Result<(), String> {
             );
         }
     }
+    if let (Some(path), true) = (json, ctx.is_root()) {
+        report.write(path)?;
+        println!("halo_bench: wrote {path}");
+    }
     Ok(())
 }
 
-/// Median over the batches of the per-exchange time (the slowest rank's).
-fn time(ctx: &Context, mut f: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
-    let mut times = Vec::new();
+/// Median over the batches of the per-exchange time (the slowest rank's),
+/// for each implementation; they take turns inside every batch round.
+fn time_all<const K: usize>(
+    ctx: &Context,
+    mut fs: [&mut dyn FnMut() -> Result<(), String>; K],
+) -> Result<[f64; K], String> {
+    let mut times: [Vec<f64>; K] = std::array::from_fn(|_| Vec::new());
     for batch in 0..=BATCHES {
-        ctx.barrier().map_err(|e| e.to_string())?;
-        let t0 = Environment::wtime();
-        for _ in 0..REPS {
-            f()?;
-        }
-        let dt = (Environment::wtime() - t0) / REPS as f64;
-        let dt = ctx.allreduce_scalar(dt, ReduceOp::Max).map_err(|e| e.to_string())?;
-        if batch > 0 {
-            times.push(dt);
+        for (f, ts) in fs.iter_mut().zip(times.iter_mut()) {
+            ctx.barrier().map_err(|e| e.to_string())?;
+            let t0 = Environment::wtime();
+            for _ in 0..REPS {
+                f()?;
+            }
+            let dt = (Environment::wtime() - t0) / REPS as f64;
+            let dt = ctx.allreduce_scalar(dt, ReduceOp::Max).map_err(|e| e.to_string())?;
+            if batch > 0 {
+                ts.push(dt);
+            }
         }
     }
-    times.sort_by(|a, b| a.total_cmp(b));
-    Ok(times[times.len() / 2])
+    Ok(times.map(|mut t| bench::median(&mut t)))
 }

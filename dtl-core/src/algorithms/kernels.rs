@@ -149,7 +149,40 @@ pub(crate) fn reduce_chunk<T: Element>(x: &[T], op: ReduceOp) -> T {
 /// [lifted](ReduceOp::lift) (0 or 1 for the logical ops).
 pub(crate) fn fold<T: Element>(x: &[T], op: ReduceOp) -> Option<T> {
     let (&first, rest) = x.split_first()?;
+    if matches!(op, ReduceOp::Min | ReduceOp::Max) {
+        if let Some(m) = min_max_fast(first, rest, op == ReduceOp::Max) {
+            return Some(m);
+        }
+    }
     Some(rest.iter().fold(op.lift(first), |a, &b| combine(op, a, b)))
+}
+
+/// Min or max of `first` and `rest` in 8 independent lanes (one
+/// compare-and-select per element, no branch on NaN), or `None` when the
+/// exact left fold must decide: a NaN is present (the fold returns the
+/// first one), or the result compares equal to zero (`-0.0` and `0.0` tie,
+/// and which one the fold keeps depends on the order). Otherwise every
+/// value equal to the result has the same bits, so the lanes give exactly
+/// the fold's result.
+fn min_max_fast<T: Element>(first: T, rest: &[T], max: bool) -> Option<T> {
+    const L: usize = 8;
+    let better = |b: T, a: T| if max { b > a } else { b < a };
+    let mut lanes = [first; L];
+    let mut nan = [first.is_nan(); L];
+    let chunks = rest.chunks_exact(L);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for k in 0..L {
+            nan[k] |= c[k].is_nan();
+            lanes[k] = if better(c[k], lanes[k]) { c[k] } else { lanes[k] };
+        }
+    }
+    let mut m = first;
+    for &b in lanes.iter().chain(tail) {
+        nan[0] |= b.is_nan();
+        m = if better(b, m) { b } else { m };
+    }
+    (!nan.iter().any(|&x| x) && m != T::ZERO).then_some(m)
 }
 
 /// Combines `parts` pairwise in a fixed tree (identity if empty).

@@ -119,7 +119,7 @@ use crate::containers::redistribute::redistribute_1d;
 use crate::containers::Distributed1D;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::partition::{Partition, PartitionSpec};
+use crate::partition::{Layout, Partition, PartitionSpec};
 pub use future::{async_for_each, async_reduce, async_sort, async_transform, when_all, when_any, Future};
 use kernels::{arg_best, combine, fold, map_reduce_slice, parallel, reduce_slice, scan_in_place};
 
@@ -217,11 +217,23 @@ impl<T: Element> Distributed1D<T> {
     /// collective.
     pub fn for_each_indexed(&mut self, f: impl Fn(usize, &mut T) + Sync + Send) {
         let (part, rank) = (&self.part, self.ctx.rank());
-        let g = |l: usize| part.local_to_global(rank, l).unwrap_or(usize::MAX);
-        if parallel(self.exec, self.data.len()) {
-            self.data.par_iter_mut().enumerate().for_each(|(l, x)| f(g(l), x));
-        } else {
-            self.data.iter_mut().enumerate().for_each(|(l, x)| f(g(l), x));
+        let par = parallel(self.exec, self.data.len());
+        // The local-to-global map in closed form, chosen once per call (not
+        // per element through the Layout's checked `local_to_global`).
+        match part {
+            p if p.is_contiguous() => {
+                let off = p.local_offset(rank);
+                indexed(&mut self.data, par, |l| off + l, &f);
+            }
+            Layout::Cyclic(c) => {
+                let n = c.num_ranks();
+                indexed(&mut self.data, par, |l| l * n + rank, &f);
+            }
+            Layout::BlockCyclic(bc) => {
+                let (b, n) = (bc.block_size(), bc.num_ranks());
+                indexed(&mut self.data, par, |l| (l / b * n + rank) * b + l % b, &f);
+            }
+            p => indexed(&mut self.data, par, |l| p.local_to_global(rank, l).unwrap_or(usize::MAX), &f),
         }
     }
 
@@ -609,4 +621,14 @@ fn exclusive_in_place<T: Element>(x: &mut [T], op: ReduceOp, init: T, exec: Exec
     x.rotate_right(1);
     x[0] = init;
     scan_in_place(x, op, None, exec);
+}
+
+/// Calls `f(g(l), &mut data[l])` for every local index `l` (on rayon when
+/// `par`).
+fn indexed<T: Send>(data: &mut [T], par: bool, g: impl Fn(usize) -> usize + Sync, f: &(impl Fn(usize, &mut T) + Sync)) {
+    if par {
+        data.par_iter_mut().enumerate().for_each(|(l, x)| f(g(l), x));
+    } else {
+        data.iter_mut().enumerate().for_each(|(l, x)| f(g(l), x));
+    }
 }

@@ -501,7 +501,17 @@ impl<T: Element> Distributed1D<T> {
     pub fn is_sorted(&self, reverse: bool) -> Result<bool> {
         self.collective_with("is_sorted", None, &[("reverse", reverse as i64)], None)?;
         let cmp = |a: &T, b: &T| numeric(a, b, reverse);
-        let sorted = |x: &[T]| x.windows(2).all(|w| cmp(&w[0], &w[1]) != Ordering::Greater);
+        // Plain comparisons first (no NaN handling): when they all hold
+        // there is no NaN and the numeric order agrees; otherwise the
+        // NaN-aware check decides.
+        let plain = |x: &[T]| {
+            if reverse {
+                x.windows(2).all(|w| w[0] >= w[1])
+            } else {
+                x.windows(2).all(|w| w[0] <= w[1])
+            }
+        };
+        let sorted = |x: &[T]| plain(x) || x.windows(2).all(|w| cmp(&w[0], &w[1]) != Ordering::Greater);
         if self.local_answers() {
             return Ok(sorted(&self.data));
         }

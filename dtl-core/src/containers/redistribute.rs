@@ -210,83 +210,263 @@ pub(crate) fn redistribute_1d<T: Element>(
         let mv = Move { old_shape: &os, old_axis: 0, old, new_shape: &ns, new_axis: 0, new };
         return redistribute(ctx, data, &mv, fill);
     }
-    // Dispatch once on the pair of concrete layouts, so that the per-element
-    // index arithmetic below is monomorphised and inlined.
-    macro_rules! concrete {
-        ($l:expr, $p:ident => $e:expr) => {
-            match $l {
-                Layout::Block($p) => $e,
-                Layout::Cyclic($p) => $e,
-                Layout::BlockCyclic($p) => $e,
-                Layout::Weighted($p) => $e,
-                Layout::Replicated($p) => $e,
-            }
-        };
-    }
-    concrete!(old, o => concrete!(new, n => move_1d(ctx, data, o, n, fill)))
+    let size = ctx.size();
+    move_1d(ctx, data, &Shape::of(old, size), &Shape::of(new, size), fill)
 }
 
-/// The 1-D, non-replicated case of [`redistribute`], generic over the two
-/// concrete partitions. Collective.
-fn move_1d<T: Element, P: Partition, Q: Partition>(
-    ctx: &Context,
-    data: Vec<T>,
-    old: &P,
-    new: &Q,
-    fill: T,
-) -> Result<Vec<T>> {
+/// How a non-replicated 1-D layout lays out its runs of consecutive global
+/// indices, which is all the 1-D move needs to know.
+#[derive(Debug)]
+enum Runs {
+    /// Contiguous parts in rank order (block, weighted): rank `r` holds
+    /// `offsets[r]..offsets[r + 1]` (`size + 1` entries).
+    Ranges(Vec<usize>),
+    /// Blocks of `b` consecutive indices dealt round robin (cyclic: `b = 1`;
+    /// block-cyclic): block `k` lives on rank `k % size`.
+    Periodic(usize),
+}
+
+/// A 1-D layout of `n` indices over `p` ranks, as runs.
+#[derive(Debug)]
+struct Shape {
+    n: usize,
+    p: usize,
+    runs: Runs,
+}
+
+impl Shape {
+    fn of(l: &Layout, p: usize) -> Shape {
+        let runs = match l {
+            Layout::Cyclic(_) => Runs::Periodic(1),
+            Layout::BlockCyclic(bc) => Runs::Periodic(bc.block_size()),
+            _ => Runs::Ranges((0..=p).map(|r| l.local_offset(r).min(l.global_size())).collect()),
+        };
+        Shape { n: l.global_size(), p, runs }
+    }
+
+    /// Number of `rank`'s indices below `limit` (closed form).
+    fn count_below(&self, rank: usize, limit: usize) -> usize {
+        let m = limit.min(self.n);
+        match &self.runs {
+            Runs::Ranges(o) => o[rank + 1].min(m).saturating_sub(o[rank]),
+            Runs::Periodic(b) => {
+                let period = b * self.p;
+                (m / period) * b + (m % period).saturating_sub(rank * b).min(*b)
+            }
+        }
+    }
+
+    /// Number of `rank`'s indices in `lo..hi`.
+    fn count_in(&self, rank: usize, lo: usize, hi: usize) -> usize {
+        self.count_below(rank, hi) - self.count_below(rank, lo.min(hi))
+    }
+
+    /// Calls `f(start, len, owner)` for the maximal pieces of `a..e` (in
+    /// ascending order) over which the owner is constant.
+    fn split(&self, a: usize, e: usize, mut f: impl FnMut(usize, usize, usize)) {
+        let mut g = a;
+        match &self.runs {
+            Runs::Ranges(o) => {
+                while g < e {
+                    let r = o.partition_point(|&x| x <= g) - 1;
+                    let end = o[r + 1].min(e);
+                    f(g, end - g, r);
+                    g = end;
+                }
+            }
+            Runs::Periodic(b) => {
+                while g < e {
+                    let k = g / b;
+                    let end = ((k + 1) * b).min(e);
+                    f(g, end - g, k % self.p);
+                    g = end;
+                }
+            }
+        }
+    }
+
+    /// Calls `f(start, len)` for the runs of `rank`'s indices below `limit`,
+    /// in ascending (= local) order.
+    fn runs_of(&self, rank: usize, limit: usize, mut f: impl FnMut(usize, usize)) {
+        let m = limit.min(self.n);
+        match &self.runs {
+            Runs::Ranges(o) => {
+                let (a, e) = (o[rank], o[rank + 1].min(m));
+                if a < e {
+                    f(a, e - a);
+                }
+            }
+            Runs::Periodic(b) => {
+                let mut s = rank * b;
+                while s < m {
+                    f(s, (s + b).min(m) - s);
+                    s += b * self.p;
+                }
+            }
+        }
+    }
+}
+
+/// First index `>= s` congruent to `r` modulo `p`.
+fn first_congruent(s: usize, r: usize, p: usize) -> usize {
+    s + (r + p - s % p) % p
+}
+
+/// `len` received elements from `cursor` on, or an error if the exchange
+/// delivered fewer than the layouts imply.
+fn take<T>(recv: &[T], cursor: usize, len: usize) -> Result<&[T]> {
+    recv.get(cursor..cursor + len)
+        .ok_or_else(|| Error::Internal("redistribute: received fewer elements than expected".into()))
+}
+
+/// The 1-D, non-replicated case of [`redistribute`]: one `MPI_Alltoallv`
+/// (through [`Context::alltoallv`]) with packing and unpacking done in runs
+/// of consecutive indices, never per element through `owner()`:
+///
+/// * to a contiguous layout (block, weighted) the send buffer is the local
+///   part itself (its elements are already grouped by destination, in
+///   rank order); from a contiguous layout the receive buffer is already
+///   the new local part (sources arrive in rank order = global order);
+/// * contiguous to cyclic is a strided gather per destination, cyclic to
+///   contiguous a strided scatter per source;
+/// * any other pair walks the runs of one side split at the run
+///   boundaries of the other (one `copy_from_slice` per piece).
+///
+/// Counts come from closed forms except in the last case (one counting
+/// walk). Collective.
+fn move_1d<T: Element>(ctx: &Context, data: Vec<T>, old: &Shape, new: &Shape, fill: T) -> Result<Vec<T>> {
     let me = ctx.rank();
-    let size = ctx.size();
-    let (n_old, n_new) = (old.global_size(), new.global_size());
-    // Sender: destination of each local element (dropped beyond n_new).
-    let mut counts = vec![0usize; size];
-    let mut dests: Vec<u32> = Vec::with_capacity(data.len());
-    for l in 0..data.len() {
-        let g = old.local_to_global(me, l)?;
-        let d = if g < n_new { new.owner(g)? as u32 } else { u32::MAX };
-        if d != u32::MAX {
-            counts[d as usize] += 1;
+    let p = ctx.size();
+    let keep = old.n.min(new.n); // indices that exist on both sides
+    let n_local_new = match &new.runs {
+        Runs::Ranges(o) => o[me + 1] - o[me],
+        Runs::Periodic(_) => new.count_below(me, new.n),
+    };
+    if data.len() != old.count_below(me, old.n) {
+        return Err(Error::Internal(format!(
+            "redistribute: local block has {} elements, the layout says {}",
+            data.len(),
+            old.count_below(me, old.n)
+        )));
+    }
+    let kept_here = old.count_below(me, keep); // a prefix of `data`
+
+    // ---- sender: group my kept elements by destination, ascending.
+    let mut counts = vec![0usize; p];
+    let packed: Option<Vec<T>> = match (&old.runs, &new.runs) {
+        (_, Runs::Ranges(o)) => {
+            for (d, c) in counts.iter_mut().enumerate() {
+                *c = old.count_in(me, o[d], o[d + 1]);
+            }
+            None // send = data[..kept_here] as it is
         }
-        dests.push(d);
-    }
-    let mut offs = vec![0usize; size];
-    for r in 1..size {
-        offs[r] = offs[r - 1] + counts[r - 1];
-    }
-    let total: usize = counts.iter().sum();
-    let mut send = Vec::with_capacity(total.max(1));
-    send.resize(total, T::default());
-    for (x, &d) in data.iter().zip(&dests) {
-        if d != u32::MAX {
-            send[offs[d as usize]] = *x;
-            offs[d as usize] += 1;
+        (Runs::Ranges(o), Runs::Periodic(1)) => {
+            let (s, e) = (o[me], o[me] + kept_here);
+            let mut send = crate::memory::with_capacity(kept_here.max(1));
+            for (d, c) in counts.iter_mut().enumerate() {
+                let g0 = first_congruent(s, d, p);
+                if g0 < e {
+                    let before = send.len();
+                    send.extend(data[g0 - s..e - s].iter().step_by(p).copied());
+                    *c = send.len() - before;
+                }
+            }
+            Some(send)
         }
+        _ => {
+            if let Runs::Ranges(o) = &old.runs {
+                let (s, e) = (o[me], o[me] + kept_here);
+                for (d, c) in counts.iter_mut().enumerate() {
+                    *c = new.count_in(d, s, e);
+                }
+            } else {
+                old.runs_of(me, keep, |a, len| new.split(a, a + len, |_, l, d| counts[d] += l));
+            }
+            let mut offs = vec![0usize; p];
+            for r in 1..p {
+                offs[r] = offs[r - 1] + counts[r - 1];
+            }
+            let mut send = crate::memory::with_capacity(kept_here.max(1));
+            send.resize(kept_here, T::default());
+            let mut l = 0usize; // local index of the run's first element
+            old.runs_of(me, keep, |a, len| {
+                new.split(a, a + len, |g, n, d| {
+                    let at = l + (g - a);
+                    send[offs[d]..offs[d] + n].copy_from_slice(&data[at..at + n]);
+                    offs[d] += n;
+                });
+                l += len;
+            });
+            Some(send)
+        }
+    };
+    let (recv, recv_counts) = match packed {
+        Some(send) => {
+            drop(data);
+            ctx.alltoallv(&send, &counts)?
+        }
+        None => {
+            let r = ctx.alltoallv(&data[..kept_here], &counts)?;
+            drop(data);
+            r
+        }
+    };
+
+    // ---- receiver: my new local part, in ascending global order.
+    let recv_here = new.count_below(me, keep);
+    if recv.len() != recv_here {
+        return Err(Error::Internal(format!(
+            "redistribute: received {} elements, the layouts imply {recv_here}",
+            recv.len()
+        )));
     }
-    drop(dests);
-    drop(data);
-    let (recv, recv_counts) = ctx.alltoallv(&send, &counts)?;
-    drop(send);
-    // Receiver: element l of the new part comes from the old owner of its
-    // global index, in ascending order from each source.
-    let mut cursor = vec![0usize; size];
-    for r in 1..size {
+    if let Runs::Ranges(_) = old.runs {
+        // Sources in rank order are in global order: recv is the new part.
+        let mut out = recv;
+        out.resize(n_local_new, fill);
+        return Ok(out);
+    }
+    let mut cursor = vec![0usize; p];
+    for r in 1..p {
         cursor[r] = cursor[r - 1] + recv_counts[r - 1];
     }
-    let n_local = new.local_size(me);
-    let mut out = Vec::with_capacity(n_local.max(1));
-    for l in 0..n_local {
-        let g = new.local_to_global(me, l)?;
-        if g >= n_old {
-            out.push(fill);
-            continue;
+    let mut out = crate::memory::with_capacity(n_local_new.max(1));
+    out.resize(n_local_new, fill);
+    match (&old.runs, &new.runs) {
+        (Runs::Periodic(1), Runs::Ranges(o)) => {
+            let (s, e) = (o[me], o[me] + recv_here);
+            for (r, &c) in cursor.iter().enumerate() {
+                let g0 = first_congruent(s, r, p);
+                if g0 < e {
+                    let src = take(&recv, c, recv_counts[r])?;
+                    let dst = out[g0 - s..e - s].iter_mut().step_by(p);
+                    if dst.len() != src.len() {
+                        return Err(Error::Internal("redistribute: a source sent an unexpected count".into()));
+                    }
+                    for (y, x) in dst.zip(src) {
+                        *y = *x;
+                    }
+                }
+            }
         }
-        let s = old.owner(g)?;
-        let c = cursor[s];
-        let x = *recv
-            .get(c)
-            .ok_or_else(|| Error::Internal("redistribute: received fewer elements than expected".into()))?;
-        out.push(x);
-        cursor[s] = c + 1;
+        _ => {
+            let mut l = 0usize;
+            let mut bad = false;
+            new.runs_of(me, keep, |a, len| {
+                old.split(a, a + len, |g, n, s| match take(&recv, cursor[s], n) {
+                    Ok(src) => {
+                        let at = l + (g - a);
+                        out[at..at + n].copy_from_slice(src);
+                        cursor[s] += n;
+                    }
+                    Err(_) => bad = true,
+                });
+                l += len;
+            });
+            if bad {
+                return Err(Error::Internal("redistribute: received fewer elements than expected".into()));
+            }
+        }
     }
     Ok(out)
 }
