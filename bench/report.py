@@ -39,11 +39,18 @@ GROUPS = [
     ("rma", "RMA against `MPI.Win` (`bench_rma.py`)"),
     ("halo", "Halo exchange (`bench_halo.py`)"),
     ("redistribute", "Redistribute (`bench_redistribute.py`)"),
-    ("rust", "Rust micro-benchmarks (`bench/results/rust_*.json`)"),
+    ("collectives (Rust)", "Collectives from Rust (`examples/rust/collectives_bench.rs`)"),
+    ("halo exchange (Rust)", "Halo exchange from Rust (`examples/rust/halo_bench.rs`)"),
+    ("redistribute (Rust)", "Redistribute from Rust (`examples/rust/redistribute_bench.rs`)"),
+    ("Rust micro-benchmarks", "Rust micro-benchmarks (criterion, `dtl-core/benches`)"),
     ("costs", "What costs what (`bench_costs.py`)"),
 ]
 # Sizes shown in bytes for these groups, as element counts for the others.
-BYTE_GROUPS = {"collectives", "rma", "halo"}
+BYTE_GROUPS = {"collectives", "rma", "halo", "collectives (Rust)"}
+# Groups split into one table per case.
+PER_CASE = {"collectives", "collectives (Rust)"}
+# Groups whose baselines differ per case: one line per ratio (long format).
+LONG = {"Rust micro-benchmarks"}
 
 
 def fmt_time(s: Optional[float]) -> str:
@@ -102,11 +109,6 @@ def load(results: str) -> Tuple[List[Dict[str, Any]], List[str]]:
             rows.append(r)
         d["rows"] = rows
         d["file"] = os.path.basename(path)
-        if d["bench"].startswith("rust"):
-            for r in d["rows"]:
-                r["group"] = "rust"
-            for q in d["ratios"]:
-                q["group"] = "rust"
         runs.append(d)
     return runs, skipped
 
@@ -122,6 +124,28 @@ def size_cell(group: str, n: Optional[int], nbytes: Optional[int]) -> str:
     if group in BYTE_GROUPS and nbytes:
         return fmt_bytes(nbytes)
     return fmt_n(n) or fmt_bytes(nbytes)
+
+
+def long_table(group: str, entries: List[Tuple[int, Dict[str, Any]]], ratios: List[Dict[str, Any]]) -> List[str]:
+    """One line per measured ratio (case, size, dtl, baseline, its time,
+    ratio), then the figures that have no baseline, one per line."""
+    times = {(np_, r["case"], r.get("n"), r.get("bytes"), r["impl"]): r["time_s"] for np_, r in entries}
+    out = ["| case | size | dtl | baseline | baseline time | baseline / dtl |",
+           "| --- | ---: | ---: | --- | ---: | ---: |"]
+    used = set()
+    for q in ratios:
+        k = (q["np"], q["case"], q.get("n"), q.get("bytes"))
+        used.add(k + (q["dtl"],))
+        used.add(k + (q["baseline"],))
+        out.append(f"| {q['case']} | {size_cell(group, q.get('n'), q.get('bytes'))} | "
+                   f"{fmt_time(times.get(k + (q['dtl'],)))} | {q['baseline']} | "
+                   f"{fmt_time(times.get(k + (q['baseline'],)))} | {ratio_cell(q)} |")
+    rest = [(np_, r) for np_, r in entries if (np_, r["case"], r.get("n"), r.get("bytes"), r["impl"]) not in used]
+    if rest:
+        out += ["", "| case | size | implementation | time |", "| --- | ---: | --- | ---: |"]
+        out += [f"| {r['case']} | {size_cell(group, r.get('n'), r.get('bytes'))} | {r['impl']} | {fmt_time(r['time_s'])} |"
+                for _, r in rest]
+    return out
 
 
 def table(group: str, entries: List[Tuple[int, Dict[str, Any]]], ratios: List[Dict[str, Any]],
@@ -293,7 +317,9 @@ def generate(runs: List[Dict[str, Any]], skipped: List[str], page_dir: str, plot
             continue
         entries.sort(key=lambda e: (e[0], ))
         lines += ["", f"### {titles.get(g, g)}", ""]
-        if g == "collectives":
+        if g in LONG:
+            lines += long_table(g, entries, ratios)
+        elif g in PER_CASE:
             for op in OrderedDict.fromkeys(r["case"] for _, r in entries):
                 sub = [e for e in entries if e[1]["case"] == op]
                 lines += [f"`{op}`:", ""]

@@ -357,6 +357,94 @@ pub fn _allgather<'py>(
     })
 }
 
+/// Which collective [`gather_like`] runs.
+#[derive(Clone, Copy)]
+enum GatherLike {
+    Allgather,
+    Alltoall,
+}
+
+/// `dtl.allgather` / `dtl.alltoall` of an N-d C-contiguous array in one
+/// native call: the input is read in place, the result allocated by NumPy
+/// (shape `(size, *shape)` for allgather, `shape` for alltoall), one
+/// agreement step over dtype and shape (plus this rank's complaint
+/// `error`, raised on every rank), then `MPI_Allgather` / `MPI_Alltoall`
+/// with the GIL released.
+fn gather_like<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    error: Option<String>,
+    kind: GatherLike,
+) -> PyResult<Bound<'py, PyAny>> {
+    let c = &ctx.ctx;
+    let reject = |msg: String| {
+        let local = Some(dtl_core::Error::InvalidArgument(msg));
+        let _ = py.detach(|| match kind {
+            GatherLike::Allgather => c.allgather_into_or_reject::<u8>(&[], &mut [], None, local),
+            GatherLike::Alltoall => c.alltoall_into_or_reject::<u8>(&[], &mut [], None, local),
+        });
+    };
+    if let Some(msg) = error {
+        reject(msg.clone());
+        return Err(crate::errors::invalid(msg));
+    }
+    let d = match dtype::of_array(py, arr, "data") {
+        Ok(d) => d,
+        Err(e) => {
+            reject(e.to_string());
+            return Err(e);
+        }
+    };
+    let shape: Vec<usize> = arr.shape().to_vec();
+    dispatch_dtype!(d, T => {
+        let a = arr.cast::<PyArrayDyn<T>>()?;
+        let ro = a.try_readonly()?;
+        let send = ro.as_slice()?;
+        let out_shape: Vec<usize> = match kind {
+            GatherLike::Allgather => std::iter::once(c.size()).chain(shape.iter().copied()).collect(),
+            GatherLike::Alltoall => shape.clone(),
+        };
+        // SAFETY: every element is written by the collective before the
+        // array is returned (on error it is dropped unread).
+        let res = unsafe { PyArrayDyn::<T>::new(py, out_shape, false) };
+        let mut rw = res.try_readwrite()?;
+        let recv = rw.as_slice_mut()?;
+        py.detach(|| match kind {
+            GatherLike::Allgather => c.allgather_into_or_reject(send, recv, Some(&shape), None),
+            GatherLike::Alltoall => c.alltoall_into_or_reject(send, recv, Some(&shape), None),
+        })
+        .py()?;
+        drop(rw);
+        Ok(res.into_any())
+    })
+}
+
+/// `dtl.allgather` of an N-d array (see [`gather_like`]).
+#[pyfunction]
+#[pyo3(signature = (ctx, arr, error=None))]
+pub fn _allgather_nd<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    error: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    gather_like(py, ctx, arr, error, GatherLike::Allgather)
+}
+
+/// `dtl.alltoall` of an N-d array whose leading dimension is the context
+/// size (see [`gather_like`]).
+#[pyfunction]
+#[pyo3(signature = (ctx, arr, error=None))]
+pub fn _alltoall_nd<'py>(
+    py: Python<'py>,
+    ctx: &PyContext,
+    arr: &Bound<'py, PyUntypedArray>,
+    error: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    gather_like(py, ctx, arr, error, GatherLike::Alltoall)
+}
+
 /// `MPI_Allgatherv`: returns `(data, counts)`.
 #[pyfunction]
 pub fn _allgatherv<'py>(

@@ -121,6 +121,8 @@ fn _dtl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collectives::_allreduce, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_allreduce_fast, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_broadcast_array, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_allgather_nd, m)?)?;
+    m.add_function(wrap_pyfunction!(collectives::_alltoall_nd, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_reduce, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_broadcast, m)?)?;
     m.add_function(wrap_pyfunction!(collectives::_gather, m)?)?;

@@ -322,3 +322,29 @@ def test_allreduce_local_errors_raise_everywhere(ctx):
     with pytest.raises(dtl.InvalidArgumentError):
         dtl.allreduce(ctx, np.zeros(2, dtype=np.complex128) if last else np.zeros(2))
     assert dtl.allreduce(ctx, 1) == ctx.size  # still in step
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_allgather_alltoall_nd_every_dtype(ctx, dtype):
+    p, r = ctx.size, ctx.rank
+    for shape in [(3,), (2, 5), (70_000,)]:
+        mine = ((np.arange(np.prod(shape)) + 7 * r) % 100).astype(dtype).reshape(shape)
+        ag = dtl.allgather(ctx, mine)
+        assert ag.shape == (p,) + shape and ag.dtype == np.dtype(dtype)
+        for s in range(p):
+            np.testing.assert_array_equal(ag[s], ((np.arange(np.prod(shape)) + 7 * s) % 100).astype(dtype).reshape(shape))
+    send = np.array([[10 * r + d, d] for d in range(p)], dtype=dtype)
+    got = dtl.alltoall(ctx, send)
+    np.testing.assert_array_equal(got[:, 0], (10 * np.arange(p) + r).astype(dtype))
+    np.testing.assert_array_equal(got[:, 1], np.full(p, r, dtype=dtype))
+
+
+@pytest.mark.mpi(min_size=2)
+def test_alltoall_bad_leading_dim_on_one_rank(ctx):
+    p = ctx.size
+    data = np.zeros((p + 1, 2)) if ctx.rank == 0 else np.zeros((p, 2))
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.alltoall(ctx, data)
+    with pytest.raises(dtl.InvalidArgumentError):
+        dtl.allgather(ctx, np.array([True]) if ctx.rank == 0 else np.array([1]))
+    assert dtl.allreduce(ctx, 1) == p

@@ -102,6 +102,24 @@ const FUSED_FIELDS: usize = 10;
 /// [`Context::allreduce_into`] (8 `f64`, 16 `f32`, …).
 pub const FUSED_PAYLOAD: usize = 64;
 
+/// Agreement fields for a logical `shape` (`None`: 1-D of `len`): the
+/// number of dimensions, the first four one by one, the rest hashed.
+fn shape_fields(shape: Option<&[usize]>, len: usize) -> [(&'static str, i64); 6] {
+    let one_d = [len];
+    let shape = shape.unwrap_or(&one_d);
+    let dim = |k: usize| shape.get(k).map_or(-1, |&d| d as i64);
+    let rest =
+        shape.iter().skip(4).fold(0xcbf2_9ce4_8422_2325u64, |h, &d| (h ^ d as u64).wrapping_mul(0x100_0000_01b3));
+    [
+        ("ndim", shape.len() as i64),
+        ("shape[0]", dim(0)),
+        ("shape[1]", dim(1)),
+        ("shape[2]", dim(2)),
+        ("shape[3]", dim(3)),
+        ("shape[4:]", rest as i64),
+    ]
+}
+
 /// The error every other rank returns when one rank rejected its
 /// arguments with status `st`.
 fn rejected_elsewhere(op_name: &str, st: i32) -> Error {
@@ -346,22 +364,18 @@ impl Context {
         // Checked inside the agreement, so that a bad recv on one rank gives
         // every rank the same error instead of desynchronising the calls.
         let bad_recv = send.len() != recv.len();
-        let one_d = [send.len()];
-        let shape = shape.unwrap_or(&one_d);
-        let dim = |k: usize| shape.get(k).map_or(-1, |&d| d as i64);
-        let rest =
-            shape.iter().skip(4).fold(0xcbf2_9ce4_8422_2325u64, |h, &d| (h ^ d as u64).wrapping_mul(0x100_0000_01b3));
+        let sf = shape_fields(shape, send.len());
         let fields = [
             ("dtype", T::DTYPE as i64),
             ("length", send.len() as i64),
             ("op", op as i64),
             ("recv length validity", i64::from(bad_recv)),
-            ("ndim", shape.len() as i64),
-            ("shape[0]", dim(0)),
-            ("shape[1]", dim(1)),
-            ("shape[2]", dim(2)),
-            ("shape[3]", dim(3)),
-            ("shape[4:]", rest as i64),
+            sf[0],
+            sf[1],
+            sf[2],
+            sf[3],
+            sf[4],
+            sf[5],
         ];
         let fused = self.collective_checks() && self.size() > 1 && self.size() <= FUSED_MAX_RANKS;
         let done = if fused {
@@ -612,6 +626,58 @@ impl Context {
         Ok(out)
     }
 
+    /// Like [`Context::allgather`], into `recv` (`size × send.len()`
+    /// elements; no allocation). Collective.
+    ///
+    /// # Errors
+    /// As [`Context::allgather`]; [`Error::InvalidArgument`] on every rank
+    /// if some rank's `recv` has the wrong length.
+    pub fn allgather_into<T: Element>(&self, send: &[T], recv: &mut [T]) -> Result<()> {
+        self.allgather_into_or_reject(send, recv, None, None)
+    }
+
+    /// [`Context::allgather_into`] for a call that may already have failed
+    /// on this rank (`local`, see [`Context::allreduce_into_or_reject`]),
+    /// with the logical per-rank `shape` of `send` (its product is
+    /// `send.len()`; `None`: 1-D) checked in the same agreement step. One
+    /// `MPI_Allreduce` (the agreement, unless the checks are off), then
+    /// `MPI_Allgather`. Collective.
+    pub fn allgather_into_or_reject<T: Element>(
+        &self,
+        send: &[T],
+        recv: &mut [T],
+        shape: Option<&[usize]>,
+        local: Option<Error>,
+    ) -> Result<()> {
+        let (s1, mut s2) = ([T::default()], [T::default()]);
+        let send = nz(send, &s1);
+        let recv = nz_mut(recv, &mut s2);
+        let bad_recv = recv.len() != send.len() * self.size();
+        let sf = shape_fields(shape, send.len());
+        let fields = [
+            ("dtype", T::DTYPE as i64),
+            ("length", send.len() as i64),
+            ("recv length validity", i64::from(bad_recv)),
+            sf[0],
+            sf[1],
+            sf[2],
+            sf[3],
+            sf[4],
+            sf[5],
+        ];
+        self.agree_or_reject("allgather", &fields, local)?;
+        if bad_recv {
+            return Err(Error::InvalidArgument(format!(
+                "allgather: recv has {} elements; it must have size × send length = {}",
+                recv.len(),
+                send.len() * self.size()
+            )));
+        }
+        count_i32(recv.len(), "allgather result")?;
+        self.comm().all_gather_into(send, recv);
+        Ok(())
+    }
+
     /// Concatenates every rank's `send` (lengths may differ) in rank order
     /// on every rank, with the per-rank counts (`MPI_Allgather` of the
     /// counts, then `MPI_Allgatherv`). Collective.
@@ -655,6 +721,60 @@ impl Context {
         let mut out = buffer::<T>(send.len());
         self.comm().all_to_all_into(send, &mut out[..]);
         Ok(out)
+    }
+
+    /// Like [`Context::alltoall`], into `recv` (as long as `send`; no
+    /// allocation). Collective.
+    pub fn alltoall_into<T: Element>(&self, send: &[T], recv: &mut [T]) -> Result<()> {
+        self.alltoall_into_or_reject(send, recv, None, None)
+    }
+
+    /// [`Context::alltoall_into`] for a call that may already have failed on
+    /// this rank (`local`, see [`Context::allreduce_into_or_reject`]), with
+    /// the logical `shape` of `send` (leading dimension `size`; `None`: 1-D)
+    /// checked in the same agreement step. One `MPI_Allreduce` (the
+    /// agreement, unless the checks are off), then `MPI_Alltoall`.
+    /// Collective.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] on every rank if some rank's `send` is not
+    /// a multiple of `size` or its `recv` is not as long as `send`;
+    /// [`Error::Mismatch`] if ranks disagree on the chunk length or shape.
+    pub fn alltoall_into_or_reject<T: Element>(
+        &self,
+        send: &[T],
+        recv: &mut [T],
+        shape: Option<&[usize]>,
+        local: Option<Error>,
+    ) -> Result<()> {
+        let (s1, mut s2) = ([T::default()], [T::default()]);
+        let send = nz(send, &s1);
+        let recv = nz_mut(recv, &mut s2);
+        let size = self.size();
+        let local = local.or_else(|| {
+            (send.len() % size != 0).then(|| {
+                Error::InvalidArgument(format!(
+                    "alltoall: send has {} elements, which is not a multiple of the context size {size}",
+                    send.len()
+                ))
+            })
+        });
+        let local = local.or_else(|| {
+            (recv.len() != send.len()).then(|| {
+                Error::InvalidArgument(format!(
+                    "alltoall: recv has {} elements; it must be as long as send ({})",
+                    recv.len(),
+                    send.len()
+                ))
+            })
+        });
+        let chunk = if local.is_some() { -1 } else { (send.len() / size) as i64 };
+        let sf = shape_fields(shape, send.len());
+        let fields = [("dtype", T::DTYPE as i64), ("chunk length", chunk), sf[0], sf[1], sf[2], sf[3], sf[4], sf[5]];
+        self.agree_or_reject("alltoall", &fields, local)?;
+        count_i32(send.len(), "alltoall buffer")?;
+        self.comm().all_to_all_into(send, recv);
+        Ok(())
     }
 
     /// Personalised exchange with per-destination counts: the first

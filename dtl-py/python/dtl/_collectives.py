@@ -284,9 +284,12 @@ def allgather(ctx: Context, data: ArrayLike) -> np.ndarray:
     _check_ctx(ctx)
     if _gpu(data):
         return _device(ctx, data, "allgather")  # type: ignore[no-any-return]
-    arr, _, _ = _as_array(data)
-    _shape_agree(ctx, "allgather", arr)
-    return _dtl._allgather(ctx, arr.reshape(-1)).reshape((ctx.size,) + arr.shape)
+    try:
+        arr, _, _ = _as_array(data)
+    except DTLError as e:
+        _dtl._allgather_nd(ctx, np.zeros(0), str(e))  # raises on every rank
+        raise
+    return _dtl._allgather_nd(ctx, arr)
 
 
 def allgatherv(ctx: Context, data: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
@@ -312,19 +315,19 @@ def alltoall(ctx: Context, data: ArrayLike) -> np.ndarray:
     ``MPI_Alltoall``. Collective.
     """
     _check_ctx(ctx)
-    arr, _, _ = _as_array(data)
+    try:
+        arr, _, _ = _as_array(data)
+    except DTLError as e:
+        _dtl._alltoall_nd(ctx, np.zeros(0), str(e))  # raises on every rank
+        raise
     if arr.ndim == 0 or arr.shape[0] != ctx.size:
-        bad = 1
-    else:
-        bad = 0
-    _dtl._agree(ctx, "alltoall", ["argument validity"], [bad])
-    if bad:
-        raise _invalid(
+        _dtl._alltoall_nd(
+            ctx,
+            arr,
             f"alltoall: data must have leading dimension equal to the context size {ctx.size}; "
-            f"got shape {arr.shape}"
+            f"got shape {arr.shape}",
         )
-    _shape_agree(ctx, "alltoall", arr)
-    return _dtl._alltoall(ctx, arr.reshape(-1)).reshape(arr.shape)
+    return _dtl._alltoall_nd(ctx, arr)
 
 
 def scan(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
