@@ -12,7 +12,7 @@ use std::ffi::c_void;
 use dtl_core::{dispatch_dtype, Element, Error, ReduceOp, Result};
 
 use crate::container::{collective, copy_out, slice_arg, slice_mut_arg};
-use crate::context::{context_arg, dtl_context_t, reject_collectively};
+use crate::context::{context_arg, dtl_context_t};
 use crate::error::guard;
 use crate::types::{dtl_dtype_code, dtl_op_code, dtl_status, parse_dtype, parse_op, rank_arg, size_arg};
 
@@ -69,31 +69,27 @@ pub unsafe extern "C" fn dtl_allreduce(
     guard("dtl_allreduce", || {
         // SAFETY: caller's contract.
         let c = unsafe { context_arg(ctx, "ctx") }?;
-        let mut buffers_ok = true;
         let checked = (|| {
             let n = size_arg(count, "count")?;
             let dtype = parse_dtype(dtype)?;
             let op = parse_op(op)?;
             dispatch_dtype!(dtype, T => {
                 op.check_for::<T>()?;
-                let bufs = check_buffer::<T>(send, n, "send").and_then(|()| check_buffer::<T>(recv, n, "recv"));
-                buffers_ok = bufs.is_ok();
-                bufs?;
+                check_buffer::<T>(send, n, "send")?;
+                check_buffer::<T>(recv, n, "recv")?;
             });
             Ok((n, dtype, op))
         })();
         let (n, dtype, op) = match checked {
             Ok(a) => a,
-            // Mirrors the agreement step of Context::allreduce_into; a bad
-            // buffer poisons the length field.
+            // Takes part in Context::allreduce_into's own agreement step
+            // (its fused MPI_Allgather), carrying the local error, so the
+            // other ranks fail too instead of waiting.
             Err(e) => {
-                let length = if buffers_ok { count as i64 } else { -1 };
-                return Err(reject_collectively(
-                    c,
-                    "allreduce",
-                    &[("dtype", i64::from(dtype)), ("length", length), ("op", i64::from(op))],
-                    e,
-                ));
+                return Err(match c.allreduce_into_or_reject::<u8>(&[], &mut [], ReduceOp::Sum, None, Some(e)) {
+                    Err(e) => e,
+                    Ok(()) => Error::Internal("allreduce: a local error was lost in the agreement step".into()),
+                });
             }
         };
         dispatch_dtype!(dtype, T => {

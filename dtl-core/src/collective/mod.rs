@@ -89,11 +89,19 @@ fn nz_mut<'a, T>(s: &'a mut [T], scratch: &'a mut [T; 1]) -> &'a mut [T] {
     }
 }
 
-/// Most ranks for which [`Context::allreduce_into`] fuses its agreement
-/// step with a small message's data (one `MPI_Allgather` of
-/// `size × 152` bytes); above it the agreement is an `MPI_Allreduce` and the
-/// data a second collective.
+/// Most ranks for which an agreement step is one `MPI_Allgather` of a
+/// 19-word (`i64`) record per rank (`size × 152` bytes), which
+/// [`Context::allreduce_into`] also uses to carry a small message's data;
+/// above it the agreement is one fixed-size `MPI_Allreduce(MAX)` and the
+/// data a second collective. Every agreement step (plain or fused) uses
+/// the same MPI call with the same count, so ranks that disagree on which
+/// operation they are in still meet in it and fail together instead of
+/// hanging.
 pub const FUSED_MAX_RANKS: usize = 64;
+
+/// Words (`i64`) in one rank's agreement record: the status, then the
+/// fields (and, for a fused allreduce, its payload).
+const RECORD_WORDS: usize = 1 + FUSED_FIELDS + FUSED_PAYLOAD / 8;
 
 /// Fields of the agreement record of [`Context::allreduce_into`].
 const FUSED_FIELDS: usize = 10;
@@ -158,9 +166,12 @@ fn normalize_logical<T: Element>(op: ReduceOp, out: &mut [T]) {
 }
 
 impl Context {
-    /// Checks that every rank passed the same value for each named field.
-    /// One `MPI_Allreduce(MAX)` of a fixed-size message (so ranks with
-    /// different numbers of fields still match). Collective.
+    /// Checks that every rank passed the same value for each named field
+    /// (at most 16). One collective of a fixed size, so ranks with
+    /// different numbers of fields, or in different dtl operations, still
+    /// match: an `MPI_Allgather` of a 152-byte record per rank up to
+    /// [`FUSED_MAX_RANKS`] ranks, an `MPI_Allreduce(MAX)` of 272 bytes
+    /// above. Collective.
     ///
     /// # Errors
     /// [`Error::Mismatch`] on every rank, naming the first field that differs
@@ -181,10 +192,19 @@ impl Context {
             return local.map_or(Ok(()), Err);
         }
         debug_assert!(fields.len() <= SLOTS, "agreement over more than {SLOTS} fields");
+        let fields = &fields[..fields.len().min(SLOTS)];
+        if self.size() <= FUSED_MAX_RANKS {
+            let mut rec = [0i64; RECORD_WORDS];
+            for (k, &(_, v)) in fields.iter().enumerate() {
+                rec[1 + k] = v;
+            }
+            self.gather_records(op_name, fields, local, &rec)?;
+            return Ok(());
+        }
         let mut send = [0i64; 2 * (SLOTS + 1)];
         send[0] = local.as_ref().map_or(0, |e| e.status() as i64);
         send[1] = i64::MIN + 1; // -(status): unused, keeps the layout uniform
-        for (k, &(_, v)) in fields.iter().take(SLOTS).enumerate() {
+        for (k, &(_, v)) in fields.iter().enumerate() {
             send[2 * (k + 1)] = v;
             send[2 * (k + 1) + 1] = v.wrapping_neg();
         }
@@ -196,7 +216,7 @@ impl Context {
         if recv[0] > 0 {
             return Err(rejected_elsewhere(op_name, recv[0] as i32));
         }
-        for (k, &(name, _)) in fields.iter().take(SLOTS).enumerate() {
+        for (k, &(name, _)) in fields.iter().enumerate() {
             let max = recv[2 * (k + 1)];
             let min = recv[2 * (k + 1) + 1].wrapping_neg();
             if max != min {
@@ -204,6 +224,40 @@ impl Context {
             }
         }
         Ok(())
+    }
+
+    /// The record form of an agreement step (at most [`FUSED_MAX_RANKS`]
+    /// ranks): `rec` holds this rank's fields from word 1 (and any payload
+    /// after them); word 0 is set here to `local`'s status. One
+    /// `MPI_Allgather` of [`RECORD_WORDS`] `i64` per rank. Returns every
+    /// rank's record, concatenated in rank order, once no rank failed and
+    /// every field agrees; errors as [`Context::agree_or_reject`].
+    fn gather_records(
+        &self,
+        op_name: &str,
+        fields: &[(&str, i64)],
+        local: Option<Error>,
+        rec: &[i64; RECORD_WORDS],
+    ) -> Result<Vec<i64>> {
+        debug_assert!(fields.len() < RECORD_WORDS);
+        let mut rec = *rec;
+        rec[0] = local.as_ref().map_or(0, |e| e.status() as i64);
+        let mut all = vec![0i64; RECORD_WORDS * self.size()];
+        self.comm().all_gather_into(&rec[..], &mut all[..]);
+        if let Some(e) = local {
+            return Err(e);
+        }
+        if let Some(st) = all.iter().step_by(RECORD_WORDS).copied().find(|&st| st > 0) {
+            return Err(rejected_elsewhere(op_name, st as i32));
+        }
+        for (k, &(name, _)) in fields.iter().enumerate() {
+            let col = all.iter().skip(1 + k).step_by(RECORD_WORDS).copied();
+            let (lo, hi) = col.fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            if lo != hi {
+                return Err(mismatch(op_name, name, lo, hi));
+            }
+        }
+        Ok(all)
     }
 
     /// Agreement on root and dtype, then the root's range check. Collective.
@@ -422,9 +476,7 @@ impl Context {
         op: ReduceOp,
     ) -> Result<bool> {
         const HDR: usize = 1 + FUSED_FIELDS;
-        const W: usize = HDR + FUSED_PAYLOAD / 8;
-        let mut rec = [0i64; W];
-        rec[0] = local.as_ref().map_or(0, |e| e.status() as i64);
+        let mut rec = [0i64; RECORD_WORDS];
         for (k, &(_, v)) in fields.iter().enumerate() {
             rec[1 + k] = v;
         }
@@ -438,22 +490,8 @@ impl Context {
             };
         }
         let size = self.size();
-        let mut all = vec![0i64; W * size];
-        self.comm().all_gather_into(&rec[..], &mut all[..]);
-        if let Some(e) = local {
-            return Err(e);
-        }
-        let recs: Vec<&[i64]> = all.chunks_exact(W).collect();
-        if let Some(st) = recs.iter().map(|r| r[0]).find(|&st| st > 0) {
-            return Err(rejected_elsewhere(op_name, st as i32));
-        }
-        for (k, &(name, _)) in fields.iter().enumerate() {
-            let lo = recs.iter().map(|r| r[1 + k]).min().unwrap_or(0);
-            let hi = recs.iter().map(|r| r[1 + k]).max().unwrap_or(0);
-            if lo != hi {
-                return Err(mismatch(op_name, name, lo, hi));
-            }
-        }
+        let all = self.gather_records(op_name, fields, local, &rec)?;
+        let recs: Vec<&[i64]> = all.chunks_exact(RECORD_WORDS).collect();
         if !fits || op.check_for::<T>().is_err() {
             return Ok(false);
         }
