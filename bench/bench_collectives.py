@@ -5,7 +5,8 @@ of float64 arrays from 8 B to 64 MiB (per rank's message) against mpi4py's
 ``Allreduce``/``Bcast``/``Allgather``/``Alltoall`` on preallocated arrays
 ("mpi4py buffer") and its ``allreduce``/``bcast``/``allgather``/``alltoall``
 of the NumPy array ("mpi4py pickle"); also ``dtl.allreduce(ctx, a, out=r)``
-and ``dtl.broadcast(..., out=r)`` when those accept ``out=`` (detected with
+``dtl.broadcast(..., out=r)``, ``dtl.allgather(..., out=r)`` and
+``dtl.alltoall(..., out=r)`` when those accept ``out=`` (detected with
 ``inspect.signature``), and every dtl call once more on a context with
 ``collective_checks = False`` ("dtl checks off": without the agreement
 step). Sizes: the array each rank passes (allgather: each
@@ -52,7 +53,7 @@ def accepts_out(fn: Any) -> bool:
 
 
 def one_size(b: Bench, ctx: dtl.Context, nc: dtl.Context, nbytes: int, allreduce_out: bool,
-             broadcast_out: bool) -> None:
+             broadcast_out: bool, gather_out: bool) -> None:
     """The four collectives at one size (collective). ``nc``: a context with
     ``collective_checks = False`` (the "dtl checks off" rows)."""
     comm, rank, size = b.comm, b.rank, b.size
@@ -142,11 +143,21 @@ def one_size(b: Bench, ctx: dtl.Context, nc: dtl.Context, nbytes: int, allreduce
             and np.array_equal(got_pk, expect), f"allgather {nbytes} B")
     impls = {"dtl": lambda: dtl.allgather(ctx, a), "dtl checks off": lambda: dtl.allgather(nc, a),
              "mpi4py buffer": lambda: comm.Allgather(a, g)}
+    if gather_out:
+        g2 = np.empty((size, n))
+        dtl.allgather(ctx, a, out=g2)  # type: ignore[call-arg]
+        b.check(np.array_equal(g2, expect), f"allgather out= {nbytes} B")
+        impls["dtl out="] = lambda: dtl.allgather(ctx, a, out=g2)  # type: ignore[call-arg]
     if pickle_ok(lambda: comm.allgather(a)):
         impls["mpi4py pickle"] = lambda: comm.allgather(a)
     targets = {"mpi4py pickle": 5.0 if nbytes == 1 << 20 else None}
     times = b.measure("collectives", "allgather", impls, reps, n, nbytes, targets=targets)
     b.ratio("collectives", "allgather", "mpi4py buffer", "dtl checks off", times, n, nbytes)
+    if "dtl out=" in times:
+        b.ratio("collectives", "allgather", "mpi4py buffer", "dtl out=", times, n, nbytes)
+        if "mpi4py pickle" in times:
+            b.ratio("collectives", "allgather", "mpi4py pickle", "dtl out=", times, n, nbytes,
+                    5.0 if nbytes == 1 << 20 else None)
 
     # ------------------------------------------------ alltoall
     m = max(1, n // size)
@@ -163,11 +174,21 @@ def one_size(b: Bench, ctx: dtl.Context, nc: dtl.Context, nbytes: int, allreduce
     ab = s_arr.nbytes
     impls = {"dtl": lambda: dtl.alltoall(ctx, s_arr), "dtl checks off": lambda: dtl.alltoall(nc, s_arr),
              "mpi4py buffer": lambda: comm.Alltoall(s_arr, rr)}
+    if gather_out:
+        rr2 = np.empty_like(s_arr)
+        dtl.alltoall(ctx, s_arr, out=rr2)  # type: ignore[call-arg]
+        b.check(np.array_equal(rr2, expect), f"alltoall out= {nbytes} B")
+        impls["dtl out="] = lambda: dtl.alltoall(ctx, s_arr, out=rr2)  # type: ignore[call-arg]
     if pickle_ok(lambda: comm.alltoall(rows)):
         impls["mpi4py pickle"] = lambda: comm.alltoall(rows)
     targets = {"mpi4py pickle": 5.0 if ab == 1 << 20 else None}
     times = b.measure("collectives", "alltoall", impls, reps, s_arr.size, ab, targets=targets)
     b.ratio("collectives", "alltoall", "mpi4py buffer", "dtl checks off", times, s_arr.size, ab)
+    if "dtl out=" in times:
+        b.ratio("collectives", "alltoall", "mpi4py buffer", "dtl out=", times, s_arr.size, ab)
+        if "mpi4py pickle" in times:
+            b.ratio("collectives", "alltoall", "mpi4py pickle", "dtl out=", times, s_arr.size, ab,
+                    5.0 if ab == 1 << 20 else None)
     if rank == 0:
         print(f"collectives: {fmt_bytes(nbytes)} done", flush=True)
 
@@ -176,14 +197,15 @@ def main() -> int:
     b = Bench("collectives", __doc__)
     allreduce_out = accepts_out(dtl.allreduce)
     broadcast_out = accepts_out(dtl.broadcast)
-    for fn, ok in (("allreduce", allreduce_out), ("broadcast", broadcast_out)):
+    gather_out = accepts_out(dtl.allgather) and accepts_out(dtl.alltoall)
+    for fn, ok in (("allreduce", allreduce_out), ("broadcast", broadcast_out), ("allgather/alltoall", gather_out)):
         if not ok:
             b.notes.append(f"dtl.{fn} has no out= keyword in this build: its 'dtl out=' rows are skipped")
     sizes = QUICK_SIZES if b.quick else SIZES
     with dtl.Context() as ctx, dtl.Context() as nc:
         nc.collective_checks = False
         for nbytes in sizes:
-            one_size(b, ctx, nc, nbytes, allreduce_out, broadcast_out)
+            one_size(b, ctx, nc, nbytes, allreduce_out, broadcast_out, gather_out)
     return b.finish()
 
 

@@ -9,7 +9,9 @@ Conventions (``bench/README.md``, ``docs/src/performance.md``):
   small ones), divided by the batch's length; its time is the **slowest
   rank's** (``allreduce`` with ``MAX``);
 * the implementations being compared **take turns inside each repetition**,
-  so that they see the same machine (this VM's speed drifts over minutes);
+  so that they see the same machine (this VM's speed drifts over minutes),
+  in an order shuffled anew every repetition (a batch pays for the state
+  the previous implementation left behind);
 * every comparison is a **ratio baseline time / dtl time** of figures from
   the same run (> 1: dtl faster), with the issue's target where it has one.
 
@@ -31,6 +33,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -156,7 +159,15 @@ class Bench:
             cases.append((name, fn, setup, b))
         out: Dict[str, List[float]] = {name: [] for name, *_ in cases}
         for k in range(warmup + repeats):
-            for name, fn, setup, b in cases:
+            # A new order every repetition (the same on every rank): a
+            # batch can pay for what the previous implementation left behind
+            # (heap that glibc trimmed, so fresh results page-fault; evicted
+            # caches) - measured 100+ us per call at 1 MiB after the pickle
+            # API - so no implementation always follows the same one. (A
+            # rotation would not do: it keeps the cyclic neighbours.)
+            order = list(cases)
+            random.Random(k).shuffle(order)
+            for name, fn, setup, b in order:
                 if setup is not None:
                     setup()
                 if collective:

@@ -26,6 +26,7 @@ fn all_tests() -> Suite {
     per_dtype!(s, "rma::lock_all", t_lock_all);
     per_dtype!(s, "rma::pscw", t_pscw);
     per_dtype!(s, "rma::accumulate_ops", t_ops);
+    s.add("rma::accumulate_wraps", t_wraps);
     s.add("rma::create_over_memory", t_create);
     s.add("rma::errors", t_errors);
     s
@@ -254,6 +255,60 @@ fn t_ops<T: Element>(ctx: &Context) {
         }
         ctx.barrier().unwrap();
     }
+}
+
+/// 8- and 16-bit integer sums wrap, as in C and NumPy, at every length
+/// (Open MPI 4.1's op/avx saturates them from 16 / 8 elements; dtl splits
+/// the call): every rank accumulates, then get_accumulates, into rank 0.
+fn t_wraps(ctx: &Context) {
+    fn one<T: Element>(ctx: &Context, x: T, bits: u32) {
+        let p = ctx.size();
+        let sz = std::mem::size_of::<T>();
+        let mask = (1u64 << bits) - 1;
+        // The sum of k copies of x, wrapped to the dtype's width.
+        let wrapped = |k: u64| -> T {
+            let mut raw = [0u8; 8];
+            let b = x.to_f64() as i64 as u64;
+            raw[..8].copy_from_slice(&(b.wrapping_mul(k) & mask).to_ne_bytes());
+            bytes_to::<T>(&raw[..sz])
+        };
+        for n in [5usize, 17, 64, 1000] {
+            let mut w = Window::allocate(ctx, n * sz).unwrap();
+            let data = vec![x; n];
+            let e = w.fence().unwrap();
+            e.accumulate(0, 0, &data, RmaOp::Sum).unwrap();
+            e.end().unwrap();
+            if ctx.rank() == 0 {
+                let got = local::<T>(&mut w);
+                check!(
+                    got.iter().all(|&g| g == wrapped(p as u64)),
+                    "{}: accumulate of {n} wraps: {:?}",
+                    T::DTYPE.name(),
+                    &got[..3]
+                );
+            }
+            ctx.barrier().unwrap();
+            let l = w.lock(0, LockMode::Shared).unwrap();
+            let old = l.get_accumulate_now(0, 0, &data, RmaOp::Sum).unwrap();
+            l.unlock().unwrap();
+            check_eq!(old.len(), n, "get_accumulate returns n old values");
+            ctx.barrier().unwrap();
+            if ctx.rank() == 0 {
+                let got = local::<T>(&mut w);
+                check!(
+                    got.iter().all(|&g| g == wrapped(2 * p as u64)),
+                    "{}: get_accumulate of {n} wraps",
+                    T::DTYPE.name()
+                );
+            }
+            ctx.barrier().unwrap();
+            w.free().unwrap();
+        }
+    }
+    one::<i8>(ctx, 100, 8);
+    one::<u8>(ctx, 200, 8);
+    one::<i16>(ctx, 30000, 16);
+    one::<u16>(ctx, 60000, 16);
 }
 
 /// Windows over caller memory: a Vec and a container's local part, with

@@ -365,7 +365,8 @@ enum GatherLike {
 }
 
 /// `dtl.allgather` / `dtl.alltoall` of an N-d C-contiguous array in one
-/// native call: the input is read in place, the result allocated by NumPy
+/// native call: the input is read in place, the result written into `out`
+/// (checked by the caller) or allocated by NumPy
 /// (shape `(size, *shape)` for allgather, `shape` for alltoall), one
 /// agreement step over dtype and shape (plus this rank's complaint
 /// `error`, raised on every rank), then `MPI_Allgather` / `MPI_Alltoall`
@@ -376,6 +377,7 @@ fn gather_like<'py>(
     arr: &Bound<'py, PyUntypedArray>,
     error: Option<String>,
     kind: GatherLike,
+    out: Option<&Bound<'py, PyUntypedArray>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let c = &ctx.ctx;
     let reject = |msg: String| {
@@ -405,10 +407,28 @@ fn gather_like<'py>(
             GatherLike::Allgather => std::iter::once(c.size()).chain(shape.iter().copied()).collect(),
             GatherLike::Alltoall => shape.clone(),
         };
-        // SAFETY: every element is written by the collective before the
-        // array is returned (on error it is dropped unread).
-        let res = unsafe { PyArrayDyn::<T>::new(py, out_shape, false) };
-        let mut rw = res.try_readwrite()?;
+        let res = match out {
+            // Checked by the caller (shape, dtype, C order, writeable, no
+            // overlap with `arr`); a failure here still joins the agreement.
+            Some(o) => match o.cast::<PyArrayDyn<T>>() {
+                Ok(o) if o.shape() == out_shape.as_slice() && o.is_c_contiguous() => o.clone(),
+                _ => {
+                    let msg = format!("out must be a C-contiguous {} array of shape {out_shape:?}", d.name());
+                    reject(msg.clone());
+                    return Err(crate::errors::invalid(msg));
+                }
+            },
+            // SAFETY: every element is written by the collective before the
+            // array is returned (on error it is dropped unread).
+            None => unsafe { PyArrayDyn::<T>::new(py, out_shape, false) },
+        };
+        let mut rw = match res.try_readwrite() {
+            Ok(rw) => rw,
+            Err(e) => {
+                reject(format!("out cannot be written: {e}"));
+                return Err(e.into());
+            }
+        };
         let recv = rw.as_slice_mut()?;
         py.detach(|| match kind {
             GatherLike::Allgather => c.allgather_into_or_reject(send, recv, Some(&shape), None),
@@ -422,27 +442,29 @@ fn gather_like<'py>(
 
 /// `dtl.allgather` of an N-d array (see [`gather_like`]).
 #[pyfunction]
-#[pyo3(signature = (ctx, arr, error=None))]
+#[pyo3(signature = (ctx, arr, error=None, out=None))]
 pub fn _allgather_nd<'py>(
     py: Python<'py>,
     ctx: &PyContext,
     arr: &Bound<'py, PyUntypedArray>,
     error: Option<String>,
+    out: Option<Bound<'py, PyUntypedArray>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    gather_like(py, ctx, arr, error, GatherLike::Allgather)
+    gather_like(py, ctx, arr, error, GatherLike::Allgather, out.as_ref())
 }
 
 /// `dtl.alltoall` of an N-d array whose leading dimension is the context
 /// size (see [`gather_like`]).
 #[pyfunction]
-#[pyo3(signature = (ctx, arr, error=None))]
+#[pyo3(signature = (ctx, arr, error=None, out=None))]
 pub fn _alltoall_nd<'py>(
     py: Python<'py>,
     ctx: &PyContext,
     arr: &Bound<'py, PyUntypedArray>,
     error: Option<String>,
+    out: Option<Bound<'py, PyUntypedArray>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    gather_like(py, ctx, arr, error, GatherLike::Alltoall)
+    gather_like(py, ctx, arr, error, GatherLike::Alltoall, out.as_ref())
 }
 
 /// `MPI_Allgatherv`: returns `(data, counts)`.

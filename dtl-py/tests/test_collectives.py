@@ -348,3 +348,44 @@ def test_alltoall_bad_leading_dim_on_one_rank(ctx):
     with pytest.raises(dtl.InvalidArgumentError):
         dtl.allgather(ctx, np.array([True]) if ctx.rank == 0 else np.array([1]))
     assert dtl.allreduce(ctx, 1) == p
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.float32, np.float64])
+def test_allgather_alltoall_out(ctx, dtype):
+    p, r = ctx.size, ctx.rank
+    mine = (np.arange(6).reshape(2, 3) + 10 * r).astype(dtype)
+    out = np.full((p, 2, 3), 99, dtype=dtype)
+    assert dtl.allgather(ctx, mine, out=out) is out
+    np.testing.assert_array_equal(out, np.stack([(np.arange(6).reshape(2, 3) + 10 * s).astype(dtype) for s in range(p)]))
+    send = np.array([[10 * r + d, d] for d in range(p)], dtype=dtype)
+    got = np.empty_like(send)
+    assert dtl.alltoall(ctx, send, out=got) is got
+    np.testing.assert_array_equal(got[:, 0], (10 * np.arange(p) + r).astype(dtype))
+    # out overlapping data: the input is copied first, the result is right.
+    buf = np.zeros((p + 1) * 4, dtype=dtype)
+    buf[:4] = np.arange(4) + r
+    view_in, view_out = buf[:4], buf[4:].reshape(p, 4)
+    dtl.allgather(ctx, view_in, out=view_out)
+    np.testing.assert_array_equal(view_out, np.stack([(np.arange(4) + s).astype(dtype) for s in range(p)]))
+
+
+@pytest.mark.parametrize(
+    "which",
+    ["dtype", "shape", "strided", "readonly", "type"],
+)
+def test_allgather_alltoall_bad_out_raises_on_every_rank(ctx, which):
+    p, last = ctx.size, ctx.rank == ctx.size - 1
+    for op, data, shape in [(dtl.allgather, np.ones(4), (p, 4)), (dtl.alltoall, np.ones((p, 3)), (p, 3))]:
+        good = np.empty(shape)
+        bad: object = {
+            "dtype": np.empty(shape, dtype=np.float32),
+            "shape": np.empty((p + 1,) + shape[1:]),
+            "strided": np.empty((shape[0], 2 * shape[1]))[:, ::2],
+            "readonly": np.empty(shape),
+            "type": [0.0] * p,
+        }[which]
+        if which == "readonly":
+            bad.flags.writeable = False  # type: ignore[attr-defined]
+        with pytest.raises(dtl.InvalidArgumentError):
+            op(ctx, data, out=bad if last else good)
+    assert dtl.allreduce(ctx, 1) == p  # still in step

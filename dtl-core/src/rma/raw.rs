@@ -421,7 +421,9 @@ impl RawWin {
         Ok(flag != 0)
     }
 
-    /// `MPI_Accumulate` of `data` into `target` at `disp` with `op`.
+    /// `MPI_Accumulate` of `data` into `target` at `disp` with `op`. A
+    /// 1- or 2-byte integer `MPI_SUM` goes out in pieces this MPI library
+    /// adds correctly (see [`sum_chunk`]).
     ///
     /// # Safety
     /// As for [`get`](Self::get).
@@ -432,16 +434,22 @@ impl RawWin {
         disp: ffi::MPI_Aint,
         op: ffi::MPI_Op,
     ) -> Result<()> {
-        let n = count(data.len())?;
+        let chunk = sum_chunk::<T>(op, data.len())?;
         let dt = T::equivalent_datatype().as_raw();
-        // SAFETY: per the caller's contract.
-        let rc =
-            unsafe { ffi::MPI_Accumulate(data.as_ptr().cast(), n, dt, target as c_int, disp, n, dt, op, self.win) };
-        check(rc, "MPI_Accumulate")
+        for (i, piece) in data.chunks(chunk).enumerate() {
+            let n = count(piece.len())?;
+            let d = disp + (i * chunk * std::mem::size_of::<T>()) as ffi::MPI_Aint;
+            // SAFETY: per the caller's contract; `piece` lies within `data`.
+            let rc =
+                unsafe { ffi::MPI_Accumulate(piece.as_ptr().cast(), n, dt, target as c_int, d, n, dt, op, self.win) };
+            check(rc, "MPI_Accumulate")?;
+        }
+        Ok(())
     }
 
     /// `MPI_Get_accumulate`: `result` receives the target's old values,
     /// then `data` is combined in with `op` (`MPI_NO_OP`: an atomic read).
+    /// Split as [`accumulate`](Self::accumulate).
     ///
     /// # Safety
     /// As for [`get`](Self::get); `data` and `result` have the same length.
@@ -453,26 +461,32 @@ impl RawWin {
         disp: ffi::MPI_Aint,
         op: ffi::MPI_Op,
     ) -> Result<()> {
-        let n = count(result.len())?;
+        let chunk = sum_chunk::<T>(op, result.len())?;
         let dt = T::equivalent_datatype().as_raw();
-        // SAFETY: per the caller's contract.
-        let rc = unsafe {
-            ffi::MPI_Get_accumulate(
-                data.as_ptr().cast(),
-                n,
-                dt,
-                result.as_mut_ptr().cast(),
-                n,
-                dt,
-                target as c_int,
-                disp,
-                n,
-                dt,
-                op,
-                self.win,
-            )
-        };
-        check(rc, "MPI_Get_accumulate")
+        for (i, (piece, res)) in data.chunks(chunk).zip(result.chunks_mut(chunk)).enumerate() {
+            let n = count(res.len())?;
+            let d = disp + (i * chunk * std::mem::size_of::<T>()) as ffi::MPI_Aint;
+            // SAFETY: per the caller's contract; both pieces lie within
+            // their buffers and have `n` elements.
+            let rc = unsafe {
+                ffi::MPI_Get_accumulate(
+                    piece.as_ptr().cast(),
+                    n,
+                    dt,
+                    res.as_mut_ptr().cast(),
+                    n,
+                    dt,
+                    target as c_int,
+                    d,
+                    n,
+                    dt,
+                    op,
+                    self.win,
+                )
+            };
+            check(rc, "MPI_Get_accumulate")?;
+        }
+        Ok(())
     }
 
     /// `MPI_Fetch_and_op` of one element.
@@ -604,6 +618,82 @@ impl Drop for RawGroup {
         // SAFETY: a group this value owns, freed once.
         unsafe { ffi::MPI_Group_free(&mut self.0) };
     }
+}
+
+/// The number of elements of `T` to send per `MPI_Accumulate` /
+/// `MPI_Get_accumulate` call with `op` for `n` elements: `n` (at least 1)
+/// unless `op` is `MPI_SUM` of a 1- or 2-byte integer and this MPI library
+/// gets that sum wrong from some count on.
+///
+/// Open MPI 4.1's vectorised op kernels (`op/avx`), which its one-sided
+/// components call on the target, **saturate** 8- and 16-bit integer sums
+/// instead of wrapping (`int8` 100 + 100 gives 127, not −56) from 16
+/// (8-bit) or 8 (16-bit) elements on; a collective can use its own
+/// `MPI_Op`, but `MPI_Accumulate` only takes predefined ones. The first
+/// call per datatype probes the library with `MPI_Reduce_local` (no
+/// communication) for the smallest count it gets wrong, up to 64; shorter
+/// pieces are added by its scalar code, correctly. Libraries without the
+/// bug (MPICH, Open MPI 5, Open MPI run with `--mca op ^avx`) keep one
+/// call.
+///
+/// # Errors
+/// [`Error::NotSupported`] if even one element is summed wrongly;
+/// [`Error::Communication`] if the probe fails.
+fn sum_chunk<T: Equivalence>(op: ffi::MPI_Op, n: usize) -> Result<usize> {
+    use std::sync::Mutex;
+    static PROBED: Mutex<Vec<(&str, usize)>> = Mutex::new(Vec::new());
+    let size = std::mem::size_of::<T>();
+    // SAFETY: reads a predefined handle.
+    if n == 0 || size > 2 || op != unsafe { ffi::RSMPI_SUM } {
+        return Ok(n.max(1));
+    }
+    let dt = T::equivalent_datatype().as_raw();
+    let key = std::any::type_name::<T>();
+    let mut probed = PROBED.lock().unwrap_or_else(|e| e.into_inner());
+    let safe = match probed.iter().find(|&&(k, _)| k == key) {
+        Some(&(_, safe)) => safe,
+        None => {
+            let safe = probe_sum(dt, size)?;
+            probed.push((key, safe));
+            safe
+        }
+    };
+    if safe == 0 {
+        return Err(Error::NotSupported(
+            "accumulate: this MPI library saturates MPI_SUM of 8/16-bit integers instead of wrapping; \
+             run Open MPI with --mca op ^avx"
+                .into(),
+        ));
+    }
+    Ok(n.min(safe))
+}
+
+/// The largest count up to which `MPI_Reduce_local(MPI_SUM)` of `size`-byte
+/// integers of datatype `dt` wraps correctly for every shorter count
+/// (`usize::MAX` if it does up to 64). Two patterns per count: one that
+/// overflows as signed, one as unsigned.
+fn probe_sum(dt: ffi::MPI_Datatype, size: usize) -> Result<usize> {
+    const MAX: usize = 64;
+    let patterns: [u16; 2] = if size == 1 { [0x64, 0xC8] } else { [0x7530, 0xEA60] };
+    for n in 1..=MAX {
+        for &p in &patterns {
+            let elem = |v: u16| if size == 1 { vec![v as u8] } else { v.to_ne_bytes().to_vec() };
+            let src: Vec<u8> = (0..n).flat_map(|_| elem(p)).collect();
+            let mut acc = src.clone();
+            let want: Vec<u8> =
+                (0..n).flat_map(|_| elem(if size == 1 { (p + p) & 0xFF } else { p.wrapping_add(p) })).collect();
+            // SAFETY: both buffers hold `n` elements of `size` bytes, the
+            // extent of `dt`; MPI_SUM is predefined.
+            let rc = unsafe {
+                ffi::MPI_Reduce_local(src.as_ptr().cast(), acc.as_mut_ptr().cast(), n as c_int, dt, ffi::RSMPI_SUM)
+            };
+            check(rc, "MPI_Reduce_local")?;
+            if acc != want {
+                return Ok(n - 1);
+            }
+        }
+    }
+    Ok(usize::MAX)
 }
 
 fn count(n: usize) -> Result<c_int> {

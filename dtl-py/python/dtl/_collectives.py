@@ -116,12 +116,15 @@ def _shape_agree(ctx: Context, what: str, arr: np.ndarray) -> None:
     _dtl._agree(ctx, what, names, values)
 
 
-def _out_error(out: Any, arr: np.ndarray) -> Optional[str]:
-    """Why ``out`` cannot receive a result shaped like ``arr`` (or None)."""
+def _out_error(out: Any, arr: np.ndarray, shape: Optional[Tuple[int, ...]] = None,
+               what: str = "the shape of data") -> Optional[str]:
+    """Why ``out`` cannot receive a result of ``arr``'s dtype and ``shape``
+    (default ``arr.shape``), or None."""
+    shape = arr.shape if shape is None else shape
     if not isinstance(out, np.ndarray):
         return f"out must be a numpy.ndarray, got {type(out).__name__}"
-    if out.shape != arr.shape:
-        return f"out has shape {out.shape}; it must have the shape of data, {arr.shape}"
+    if out.shape != shape:
+        return f"out has shape {out.shape}; it must have {what}, {shape}"
     if out.dtype != arr.dtype:
         return f"out has dtype {out.dtype}; it must have the dtype of data, {arr.dtype}"
     if not out.flags.c_contiguous:
@@ -275,11 +278,16 @@ def scatter(ctx: Context, data: Any, root: int = 0) -> Any:
     return res[()] if res.ndim == 0 else res
 
 
-def allgather(ctx: Context, data: ArrayLike) -> np.ndarray:
-    """Collect every rank's ``data`` (same shape on all) on every rank.
+def allgather(ctx: Context, data: ArrayLike, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Collect every rank's ``data`` (same shape and dtype on all) on every rank.
 
-    Returns an array of shape ``(size, *data.shape)`` in rank order.
-    ``MPI_Allgather``. Collective.
+    Returns an array of shape ``(size, *data.shape)`` in rank order. With
+    ``out`` (an array of that shape and of ``data``'s dtype, C-contiguous
+    and writeable) the result is written there and ``out`` is returned,
+    with no new allocation. Raises ``InvalidArgumentError`` on every rank
+    for mismatched shapes or dtypes or a bad ``out`` on any rank. One
+    agreement step, then ``MPI_Allgather`` with the GIL released.
+    Collective.
     """
     _check_ctx(ctx)
     if _gpu(data):
@@ -289,7 +297,14 @@ def allgather(ctx: Context, data: ArrayLike) -> np.ndarray:
     except DTLError as e:
         _dtl._allgather_nd(ctx, np.zeros(0), str(e))  # raises on every rank
         raise
-    return _dtl._allgather_nd(ctx, arr)
+    if out is None:
+        return _dtl._allgather_nd(ctx, arr)
+    err = _out_error(out, arr, (ctx.size, *arr.shape), "shape (size, *data.shape)")
+    if err is not None:
+        _dtl._allgather_nd(ctx, arr, err)  # raises on every rank
+    if np.may_share_memory(out, arr):
+        arr = arr.copy()
+    return _dtl._allgather_nd(ctx, arr, None, out)
 
 
 def allgatherv(ctx: Context, data: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
@@ -308,11 +323,17 @@ def allgatherv(ctx: Context, data: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
     return out, np.asarray(counts, dtype=np.int64)
 
 
-def alltoall(ctx: Context, data: ArrayLike) -> np.ndarray:
+def alltoall(ctx: Context, data: ArrayLike, out: Optional[np.ndarray] = None) -> np.ndarray:
     """Personalised exchange: row ``r`` of ``data`` (shape ``(size, ...)``) goes to rank ``r``.
 
     Returns an array of the same shape whose row ``s`` came from rank ``s``.
-    ``MPI_Alltoall``. Collective.
+    With ``out`` (same shape and dtype as ``data``, C-contiguous and
+    writeable; it may not be ``data``) the result is written there and
+    ``out`` is returned, with no new allocation. Raises
+    ``InvalidArgumentError`` on every rank for a leading dimension other
+    than ``size``, mismatched shapes or dtypes, or a bad ``out`` on any
+    rank. One agreement step, then ``MPI_Alltoall`` with the GIL released.
+    Collective.
     """
     _check_ctx(ctx)
     try:
@@ -327,7 +348,14 @@ def alltoall(ctx: Context, data: ArrayLike) -> np.ndarray:
             f"alltoall: data must have leading dimension equal to the context size {ctx.size}; "
             f"got shape {arr.shape}",
         )
-    return _dtl._alltoall_nd(ctx, arr)
+    if out is None:
+        return _dtl._alltoall_nd(ctx, arr)
+    err = _out_error(out, arr)
+    if err is not None:
+        _dtl._alltoall_nd(ctx, arr, err)  # raises on every rank
+    if np.may_share_memory(out, arr):
+        arr = arr.copy()
+    return _dtl._alltoall_nd(ctx, arr, None, out)
 
 
 def scan(ctx: Context, data: ArrayLike, op: Any = SUM) -> Any:
